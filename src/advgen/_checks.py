@@ -1,0 +1,129 @@
+"""Input validation shared by every public entry point.
+
+Every check raises ``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind,
+wrong value) with a message that names the argument, says what it got and what it needs.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import nn
+
+
+def images(x, name: str = "x") -> torch.Tensor:
+    """Check that ``x`` is a float N×C×H×W tensor, finite, with values in [0, 1]."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of images (N×C×H×W), got {type(x).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be 4-D (N×C×H×W), got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one image, got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"{name} must have values in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
+    return x
+
+
+def labels(y, n: int, num_classes: int, name: str = "target") -> torch.Tensor:
+    """Check class indices: an int, or an integer tensor/sequence of length ``n``; return int64 (n,)."""
+    if isinstance(y, bool):
+        raise TypeError(f"{name} must be a class index or a sequence of them, got bool")
+    if isinstance(y, int):
+        y = torch.full((n,), y, dtype=torch.long)
+    elif isinstance(y, torch.Tensor):
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype}")
+        if y.dim() == 0:
+            y = y.expand(n)
+        if y.dim() != 1 or y.shape[0] != n:
+            raise ValueError(f"{name} must have one class index per image ({n}), got shape {tuple(y.shape)}")
+        y = y.long()
+    elif isinstance(y, Sequence) and not isinstance(y, str):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in y):
+            raise TypeError(f"{name} must hold integer class indices")
+        if len(y) != n:
+            raise ValueError(f"{name} must have one class index per image ({n}), got {len(y)}")
+        y = torch.tensor(list(y), dtype=torch.long)
+    else:
+        raise TypeError(f"{name} must be a class index or a sequence of them, got {type(y).__name__}")
+    if n and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(
+            f"{name} must be class indices in [0, {num_classes - 1}], got range [{int(y.min())}, {int(y.max())}]"
+        )
+    return y
+
+
+def model(m, name: str = "model") -> nn.Module:
+    if not isinstance(m, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
+    return m
+
+
+def positive_int(v, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{name} must be a positive integer, got {v!r}")
+    if v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v}")
+    return v
+
+
+def nonneg_float(v, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+    v = float(v)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {v}")
+    return v
+
+
+def pair(v, name: str) -> tuple[int, int]:
+    """An int or a pair of positive ints, e.g. a window or a stride."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = (v, v)
+    if not (isinstance(v, (tuple, list)) and len(v) == 2):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    return positive_int(v[0], f"{name}[0]"), positive_int(v[1], f"{name}[1]")
+
+
+def choice(v, name: str, options: Sequence) -> object:
+    if v not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {v!r}")
+    return v
+
+
+@contextlib.contextmanager
+def frozen(m: nn.Module) -> Iterator[nn.Module]:
+    """Put ``m`` in eval mode with parameters frozen; restore mode, flags and ``.grad`` on exit.
+
+    Public functions run the caller's model inside this, so the model comes back exactly as
+    it was given: training flag of every submodule, ``requires_grad`` and ``.grad`` of
+    every parameter.
+    """
+    modes = [(mod, mod.training) for mod in m.modules()]
+    params = [(p, p.requires_grad, p.grad) for p in m.parameters()]
+    try:
+        m.eval()
+        for p, _, _ in params:
+            p.requires_grad_(False)
+        yield m
+    finally:
+        for mod, training in modes:
+            mod.training = training
+        for p, flag, grad in params:
+            p.requires_grad_(flag)
+            p.grad = grad
+
+
+def device_of(m: nn.Module) -> torch.device:
+    for p in m.parameters():
+        return p.device
+    for b in m.buffers():
+        return b.device
+    return torch.device("cpu")

@@ -1,0 +1,45 @@
+"""Data, all offline: embedded datasets, procedural datasets and readers for users' files.
+
+>>> from advgen import data
+>>> ds = data.load("mnist")          # 4,000 train / 1,000 test, 1×28×28 in [0, 1]
+>>> ds.x_test.shape
+torch.Size([1000, 1, 28, 28])
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from . import embedded
+from .dataset import Dataset, split
+from .embedded import PHOTOS, photo
+from .files import DataError, load_idx_folder, load_image_folder, load_npz, load_path, read_idx
+
+_EMBEDDED = {"mnist": embedded.mnist, "digits": embedded.digits, "lfw": embedded.lfw}
+NAMES = tuple(_EMBEDDED)
+
+
+@functools.lru_cache(maxsize=8)
+def _embedded(name: str) -> Dataset:
+    return _EMBEDDED[name]()
+
+
+def load(name: str | os.PathLike, **kwargs) -> Dataset:
+    """An embedded dataset by name (``mnist``, ``digits``, ``lfw``) or a user's data by path.
+
+    A path may be a ``.npz`` with ``x`` and ``y``, a folder of MNIST IDX files (gzipped or
+    not), or a folder with one sub-folder of images per class.
+    """
+    if isinstance(name, str) and name in _EMBEDDED:
+        if kwargs:
+            raise TypeError(f"load({name!r}) takes no options, got {sorted(kwargs)}")
+        return _embedded(name)
+    if isinstance(name, (str, os.PathLike)) and (os.sep in str(name) or os.path.exists(name) or str(name).endswith(".npz")):
+        return load_path(name, **kwargs)
+    raise ValueError(f"name must be one of {', '.join(NAMES)} or a path to your data; got {name!r}")
+
+
+__all__ = [
+    "Dataset", "DataError", "NAMES", "PHOTOS", "load", "photo", "split",
+    "load_idx_folder", "load_image_folder", "load_npz", "load_path", "read_idx",
+]

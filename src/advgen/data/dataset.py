@@ -1,0 +1,54 @@
+"""The one dataset container: images N×C×H×W float32 in [0, 1], int64 labels, a fixed split."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """C, H, W of one image."""
+        return tuple(self.x_train.shape[1:])
+
+    def fingerprint(self) -> str:
+        """sha256 of the train and test tensors: identifies the exact data a model saw."""
+        h = hashlib.sha256()
+        for t in (self.x_train, self.y_train, self.x_test, self.y_test):
+            h.update(t.contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, train={len(self.y_train)}, test={len(self.y_test)}, "
+            f"shape={self.shape}, classes={self.num_classes})"
+        )
+
+
+def split(name: str, x: torch.Tensor, y: torch.Tensor, *, n_test: int, classes=None, seed: int = 0) -> Dataset:
+    """A fixed stratified train/test split (scikit-learn's, seeded) of ``x``, ``y``."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    y_np = y.numpy()
+    stratify = y_np if np.bincount(y_np).min() >= 2 else None
+    tr, te = train_test_split(idx, test_size=n_test, random_state=seed, stratify=stratify)
+    tr, te = torch.from_numpy(np.sort(tr)), torch.from_numpy(np.sort(te))
+    if classes is None:
+        classes = tuple(str(c) for c in range(int(y.max()) + 1))
+    return Dataset(name, x[tr].contiguous(), y[tr].contiguous(), x[te].contiguous(), y[te].contiguous(), tuple(classes))
