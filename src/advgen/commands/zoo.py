@@ -1,0 +1,28 @@
+"""``advgen zoo``: list, train or inspect the reference models."""
+from __future__ import annotations
+
+import json
+
+from ._common import add_device
+
+
+def register(sub) -> None:
+    p = sub.add_parser("zoo", help="list, train or inspect the reference models")
+    p.add_argument("name", nargs="?", help="a zoo entry; without it, list them")
+    p.add_argument("--retrain", action="store_true", help="train again even if cached")
+    add_device(p)
+    p.set_defaults(func=zoo)
+
+
+def zoo(args) -> int:
+    from .. import zoo as z
+
+    if args.name is None:
+        for name, e in z.ENTRIES.items():
+            cached = "cached" if z.path(name).exists() else "not trained yet"
+            print(f"{name:14s} {e.description} (>= {e.min_accuracy:.0%}; {cached})")
+        print(f"cache: {z.home() / 'zoo'}")
+        return 0
+    z.load(args.name, device=args.device, retrain=args.retrain)
+    print(json.dumps(z.info(args.name), indent=2))
+    return 0

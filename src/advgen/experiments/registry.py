@@ -1,0 +1,200 @@
+"""The experiment registry: one named, seeded recipe per figure or table of the lecture.
+
+An experiment is a function ``run(ctx) -> dict of metrics`` registered with ``@experiment``.
+The :class:`Context` gives it its budget, seed, output folder and device, and collects its
+figures, tables and *claims* — a lecture claim with our number beside the published one and
+its source. :func:`run` executes it for one or several seeds and writes ``result.json``.
+
+>>> @experiment("my-figure", section="interpretability", title="My figure")
+... def my_figure(ctx):
+...     steps = ctx.pick(smoke=10, quick=200, full=2000)
+...     return {"accuracy": 0.99}
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+import shlex
+import statistics
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .. import __version__, io
+
+BUDGETS = ("smoke", "quick", "full")
+
+#: The lecture's order; the report shows sections in this order.
+SECTIONS = {
+    "interpretability": "Interpretability",
+    "adversarial": "Adversarial examples",
+    "blackbox": "Black-box and physical-world attacks",
+    "defenses": "Defenses",
+    "density-gans": "Density models and GANs",
+    "mode-collapse": "Mode collapse and PacGAN",
+    "disentanglement": "Disentanglement",
+    "image-to-image": "Image-to-image",
+    "restoration": "Restoration",
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    section: str
+    title: str
+    fn: Callable[["Context"], dict]
+    description: str = ""
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def experiment(name: str, *, section: str, title: str):
+    """Register ``fn(ctx) -> metrics`` as experiment ``name`` in a lecture ``section``."""
+    if section not in SECTIONS:
+        raise ValueError(f"section must be one of {', '.join(SECTIONS)}; got {section!r}")
+
+    def wrap(fn):
+        if name in REGISTRY and REGISTRY[name].fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"experiment {name!r} is registered twice")
+        REGISTRY[name] = Experiment(name, section, title, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    return wrap
+
+
+@dataclass
+class Context:
+    """What an experiment gets: its settings, and where it puts its figures, tables and claims."""
+
+    name: str
+    budget: str
+    seed: int
+    out: Path
+    device: str = "cpu"
+    progress: bool = True
+    save_figures: bool = True
+    config: dict = field(default_factory=dict)
+    figures: list = field(default_factory=list)
+    tables: list = field(default_factory=list)
+    claims: list = field(default_factory=list)
+
+    def pick(self, *, smoke, quick, full, key: str | None = None):
+        """The value for this budget; with ``key`` it is also recorded in the result's config."""
+        value = {"smoke": smoke, "quick": quick, "full": full}[self.budget]
+        if key is not None:
+            self.config[key] = value
+        return value
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed * 1000 + offset)
+
+    def figure(self, fig, filename: str, caption: str = "") -> None:
+        """Save a matplotlib figure as PNG (first seed only) and close it."""
+        import matplotlib.pyplot as plt
+
+        if self.save_figures:
+            self.out.mkdir(parents=True, exist_ok=True)
+            fig.savefig(self.out / filename, dpi=110, bbox_inches="tight")
+            self.figures.append({"path": filename, "caption": caption})
+        plt.close(fig)
+
+    def table(self, title: str, columns: list[str], rows: list[list]) -> None:
+        if self.save_figures:
+            self.tables.append({"title": title, "columns": list(columns), "rows": [list(r) for r in rows]})
+
+    def claim(self, claim: str, ours: float, paper: str, source: str, holds: bool | None = None) -> None:
+        """A lecture claim: our number beside the published one (as text), its source, and whether it holds."""
+        self.claims.append({"claim": claim, "ours": ours, "paper": paper, "source": source,
+                            "holds": None if holds is None else bool(holds)})
+
+
+def versions() -> dict:
+    import numpy
+
+    return {"advgen": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version(), "threads": torch.get_num_threads()}
+
+
+def _aggregate(runs: list[dict]) -> tuple[dict, dict]:
+    """Mean and standard error over seeds of every numeric metric."""
+    mean, sem = {}, {}
+    for key in runs[0]:
+        vals = [r[key] for r in runs if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
+        if len(vals) != len(runs):
+            mean[key] = runs[0][key]
+            continue
+        mean[key] = statistics.fmean(vals)
+        sem[key] = statistics.stdev(vals) / math.sqrt(len(vals)) if len(vals) > 1 else 0.0
+    return mean, sem
+
+
+def get(name: str) -> Experiment:
+    from . import discover
+
+    discover()
+    if name not in REGISTRY:
+        raise ValueError(f"experiment must be one of {', '.join(sorted(REGISTRY))}; got {name!r}")
+    return REGISTRY[name]
+
+
+def result_path(out: Path, name: str) -> Path:
+    return Path(out) / name / "result.json"
+
+
+def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str | Path = "runs",
+        device: str = "cpu", progress: bool = True) -> dict:
+    """Run experiment ``name`` for each seed; write and return ``OUT/NAME/result.json``.
+
+    An exception inside the experiment is caught and recorded (``status: "failed"`` with the
+    traceback), so a tour goes on; the caller decides the exit code.
+    """
+    exp = get(name)
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {', '.join(BUDGETS)}; got {budget!r}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    folder = Path(out) / name
+    start = time.perf_counter()
+    runs, first = [], None
+    result = {"name": name, "title": exp.title, "section": exp.section, "description": exp.description,
+              "budget": budget, "seeds": seeds, "device": device, "versions": versions(),
+              "command": _command(name, budget, seeds)}
+    try:
+        for i, seed in enumerate(seeds):
+            ctx = Context(name, budget, seed, folder, device, progress, save_figures=(i == 0))
+            t = time.perf_counter()
+            metrics = exp.fn(ctx)
+            runs.append(dict(metrics or {}, seconds=round(time.perf_counter() - t, 3)))
+            first = first or ctx
+        mean, sem = _aggregate(runs)
+        result.update(status="ok", metrics=mean, metrics_sem=sem if len(seeds) > 1 else {}, runs=runs,
+                      config=first.config, figures=first.figures, tables=first.tables, claims=first.claims)
+    except Exception as err:  # recorded in the result: one failing experiment must not stop a tour
+        result.update(status="failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc(),
+                      runs=runs)
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    io.atomic_write(result_path(out, name), (json.dumps(result, indent=2, default=_jsonable) + "\n").encode())
+    return result
+
+
+def _command(name: str, budget: str, seeds: list[int]) -> str:
+    seed_arg = f"--seeds {len(seeds)}" if seeds == list(range(len(seeds))) and len(seeds) > 1 else f"--seed {seeds[0]}"
+    return f"advgen run {shlex.quote(name)} --budget {budget} {seed_arg}"
+
+
+def _jsonable(v):
+    if isinstance(v, torch.Tensor):
+        return v.tolist()
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, Path):
+        return str(v)
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")

@@ -1,0 +1,54 @@
+"""Image-specific class saliency (Simonyan, Vedaldi & Zisserman 2014, "Deep Inside
+Convolutional Networks", §3).
+
+For a class score S_c (the pre-softmax logit) the saliency of input pixel (i, j) is the
+magnitude of the first-order Taylor weight w = ∂S_c/∂x at the image, maximised over channels:
+
+    M_ij = max_c |w_(c,i,j)|
+
+``saliency(model, x, abs=True, reduce=None)`` returns |∂S_c/∂x| with the input's shape, which
+is exactly Captum's ``Saliency.attribute``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import _checks
+
+
+def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: str | None = "max",
+             batch_size: int = 256) -> torch.Tensor:
+    """Gradient of the target logit with respect to the input.
+
+    Args:
+        model: a classifier taking N×C×H×W images in [0, 1] and returning N×K logits.
+        x: images, N×C×H×W, float, values in [0, 1].
+        target: class index, or one per image; ``None`` uses the predicted class.
+        abs: take the absolute value of the gradient (as the paper).
+        reduce: ``"max"`` over channels (N×1×H×W, as the paper) or ``None`` (the input's shape).
+        batch_size: images per backward pass, bounding memory.
+    """
+    _checks.model(model)
+    _checks.images(x)
+    _checks.choice(reduce, "reduce", ("max", None))
+    _checks.positive_int(batch_size, "batch_size")
+    dev = _checks.device_of(model)
+    grads = []
+    with _checks.frozen(model):
+        if target is not None:
+            with torch.no_grad():
+                k = _checks.forward(model, x[:1].to(dev)).shape[1]
+            target = _checks.labels(target, len(x), k)
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size].detach().to(dev).requires_grad_(True)
+            with torch.enable_grad():
+                out = _checks.forward(model, xb)
+                t = out.argmax(1) if target is None else target[i:i + batch_size].to(dev)
+                (g,) = torch.autograd.grad(out.gather(1, t[:, None]).sum(), xb)
+            grads.append(g)
+    g = torch.cat(grads)
+    if abs:
+        g = g.abs()
+    if reduce == "max":
+        g = g.amax(1, keepdim=True)
+    return g

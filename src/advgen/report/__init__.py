@@ -1,0 +1,129 @@
+"""A static, self-contained HTML report of every experiment result in a folder.
+
+``build(out)`` reads ``OUT/*/result.json`` and writes ``OUT/index.html``: a summary of every
+lecture claim (our number, the paper's, its source, whether it holds), then one section per
+lecture part with each experiment's figures, metrics, tables, settings and the command that
+reproduces it. No scripts or fonts are fetched; every string is HTML-escaped.
+"""
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+from .. import io
+from ..experiments import SECTIONS
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:auto;padding:1em;
+color:#222;line-height:1.4}
+h1{font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-top:.5em}h3{margin-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em;display:block;overflow-x:auto}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
+img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:.6em 0}figcaption{font-size:.85em;color:#555}
+code{background:#f5f5f5;padding:.1em .3em;border-radius:3px;word-break:break-all}
+.ok{color:#1a7f37}.bad{color:#cf222e}.meta{color:#666;font-size:.85em}
+.exp{border:1px solid #e5e5e5;border-radius:6px;padding:.6em 1em;margin:1em 0}
+pre{white-space:pre-wrap;font-size:.8em;background:#fff5f5;padding:.5em}
+"""
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool) or v is None:
+        return escape(str(v))
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (dict, list)):
+        return escape(json.dumps(v))
+    return escape(str(v))
+
+
+def _table(columns, rows) -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _holds(h) -> str:
+    return {True: '<span class="ok">yes</span>', False: '<span class="bad">no</span>'}.get(h, "—")
+
+
+def load_results(out: str | Path) -> list[dict]:
+    results = []
+    for path in sorted(Path(out).glob("*/result.json")):
+        try:
+            results.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    order = list(SECTIONS)
+    return sorted(results, key=lambda r: order.index(r["section"]) if r.get("section") in order else len(order))
+
+
+def _experiment(r: dict) -> str:
+    name = escape(r.get("name", "?"))
+    parts = [f'<div class="exp" id="{name}"><h3>{escape(r.get("title", name))} <code>{name}</code></h3>']
+    if r.get("description"):
+        parts.append(f"<p>{escape(r['description'])}</p>")
+    if r.get("status") != "ok":
+        parts.append(f'<p class="bad">Failed: {escape(r.get("error", "unknown error"))}</p>'
+                     f"<pre>{escape(r.get('traceback', ''))}</pre>")
+    for f in r.get("figures", []):
+        src = escape(f"{r.get('name')}/{f['path']}", quote=True)
+        parts.append(f'<figure><img src="{src}" alt="{escape(f.get("caption", ""), quote=True)}">'
+                     f"<figcaption>{escape(f.get('caption', ''))}</figcaption></figure>")
+    if r.get("claims"):
+        parts.append(_claims_table([(None, c) for c in r["claims"]]))
+    metrics = r.get("metrics") or {}
+    if metrics:
+        sem = r.get("metrics_sem") or {}
+        rows = [[k, f"{_fmt(v)} ± {_fmt(sem[k])}" if k in sem else v] for k, v in metrics.items()]
+        parts.append("<h4>Metrics</h4>" + _table(["metric", "value"], rows))
+    for t in r.get("tables", []):
+        parts.append(f"<h4>{escape(t['title'])}</h4>" + _table(t["columns"], t["rows"]))
+    seeds = ", ".join(map(str, r.get("seeds", [])))
+    parts.append(f'<p class="meta">budget {escape(str(r.get("budget")))} · seeds {escape(seeds)} · '
+                 f'{_fmt(r.get("seconds", 0))} s · settings <code>{escape(json.dumps(r.get("config", {})))}</code>'
+                 f'<br>reproduce: <code>{escape(r.get("command", ""))}</code></p></div>')
+    return "\n".join(parts)
+
+
+def _claims_table(claims) -> str:
+    """Rows of (experiment name to link to or None, claim dict)."""
+    rows = []
+    for name, c in claims:
+        text = escape(c["claim"])
+        if name:
+            text = f'<a href="#{escape(name, quote=True)}">{text}</a>'
+        rows.append(f"<tr><td>{text}</td><td>{_fmt(c['ours'])}</td><td>{escape(str(c['paper']))}</td>"
+                    f"<td>{escape(str(c['source']))}</td><td>{_holds(c.get('holds'))}</td></tr>")
+    head = "<tr><th>claim</th><th>here</th><th>published</th><th>source</th><th>holds</th></tr>"
+    return f'<table class="claims">{head}{"".join(rows)}</table>'
+
+
+def render(results: list[dict]) -> str:
+    failed = [r for r in results if r.get("status") != "ok"]
+    html = ['<!doctype html><html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>advgen report</title><style>{CSS}</style></head><body>",
+            "<h1>advgen: the lecture, reproduced</h1>",
+            f"<p>{len(results)} experiments, {len(failed)} failed.</p>"]
+    claims = [(r["name"], c) for r in results for c in r.get("claims", [])]
+    html.append('<h2 id="summary">Summary of claims</h2>')
+    html.append(_claims_table(claims) if claims else "<p>No claims recorded yet.</p>")
+    for key, title in SECTIONS.items():
+        section = [r for r in results if r.get("section") == key]
+        if section:
+            html.append(f'<h2 id="section-{key}">{escape(title)}</h2>')
+            html.extend(_experiment(r) for r in section)
+    html.append("</body></html>")
+    return "\n".join(html)
+
+
+def build(out: str | Path) -> Path:
+    """Write ``OUT/index.html`` from every ``OUT/*/result.json``; return its path."""
+    out = Path(out)
+    if not out.is_dir():
+        raise FileNotFoundError(f"{out}: no such results folder (run 'advgen run NAME --out {out}' first)")
+    index = out / "index.html"
+    io.atomic_write(index, render(load_results(out)).encode())
+    return index
