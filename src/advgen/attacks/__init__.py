@@ -1,0 +1,29 @@
+"""White-box adversarial attacks and their evaluation.
+
+Every attack is a function ``attack(model, x, y, ..., targeted=False) -> x_adv``: batched, images
+N×C×H×W in [0, 1], result clipped to [0, 1]; ``y`` holds true labels (untargeted) or target
+labels (``targeted=True``), and ``y=None`` uses the model's predictions. The caller's model and
+tensors come back untouched; random starts take a ``seed``. See :mod:`advgen.attacks.base`.
+
+>>> from advgen import attacks, data, zoo
+>>> model, ds = zoo.load("mnist-cnn"), data.load("mnist")
+>>> x, y = ds.x_test[:100], ds.y_test[:100]
+>>> x_adv = attacks.pgd(model, x, y, eps=0.3, alpha=0.01, steps=40, seed=0)
+>>> print(attacks.format_table([attacks.evaluate(model, attacks.fgsm, x, y, eps=0.3)]))
+"""
+from .base import least_likely, random_other, success
+from .carlini_wagner import carlini_wagner_l2
+from .evaluate import AttackReport, confidence, distortion, evaluate, format_table, transfer_matrix
+from .fgsm import fgsm
+from .fooling import fooling_images
+from .iterative import bim, iterative_least_likely
+from .lbfgs import lbfgs
+from .pgd import pgd
+
+#: The attacks by name, for the command line and experiments.
+ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": iterative_least_likely, "pgd": pgd, "cw": carlini_wagner_l2,
+           "lbfgs": lbfgs}
+
+__all__ = ["ATTACKS", "AttackReport", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
+           "fgsm", "fooling_images", "format_table", "iterative_least_likely", "lbfgs", "least_likely", "pgd",
+           "random_other", "success", "transfer_matrix"]

@@ -1,0 +1,158 @@
+"""Shared plumbing of every attack: validation, targets, the model's state, batching, gradients.
+
+An attack in this package is a function ``attack(model, x, y, ..., targeted=False) -> x_adv``.
+The boilerplate lives here once, so each attack file holds only its algorithm:
+
+- :func:`prepare` validates the model, the images and the labels, and resolves ``y``:
+  true labels when untargeted, target labels when ``targeted=True``, and ``y=None`` means
+  "the model's own predictions" (untargeted only).
+- :func:`run` puts the model in eval mode with frozen parameters (``_checks.frozen``: mode,
+  ``requires_grad`` and ``.grad`` of every parameter come back as they were; a few
+  attribute writes per call, so it is cheap inside a training loop), moves data to the
+  model's device, runs the attack in chunks of ``batch_size`` with autograd enabled (even
+  under the caller's ``torch.no_grad()``) and returns the result on the input's device.
+  The caller's ``x`` is never written to.
+- :func:`loss_gradient` is ∇ₓ of the summed cross-entropy, negated for targeted attacks, so
+  every attack *ascends* it. The sum (not the mean) keeps each image's gradient
+  independent of what else is in the batch.
+
+Success is defined once, here (:func:`success`): an untargeted attack succeeds when the
+prediction differs from the true label, a targeted one when the prediction equals the target.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .. import _checks
+
+Seed = int | torch.Generator | None
+
+
+def generator(seed: Seed, name: str = "seed") -> torch.Generator | None:
+    """A CPU ``torch.Generator`` for ``seed`` (an int or a generator); ``None`` means torch's global RNG."""
+    if seed is None or isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{name} must be an int, a torch.Generator or None, got {type(seed).__name__}")
+    return torch.Generator().manual_seed(seed)
+
+
+@torch.no_grad()
+def predict(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Logits of ``model`` on ``x`` (model in eval mode, restored afterwards), on ``x``'s device."""
+    dev = _checks.device_of(model)
+    with _checks.frozen(model):
+        out = [_checks.forward(model, x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
+    return torch.cat(out).to(x.device)
+
+
+def least_likely(model, x: torch.Tensor, *, batch_size: int = 512) -> torch.Tensor:
+    """The class the model finds least likely for each image (Kurakin et al. 2016): argmin of the logits."""
+    _checks.model(model)
+    _checks.images(x)
+    return predict(model, x, batch_size).argmin(1)
+
+
+def random_other(y, num_classes: int, seed: Seed = None) -> torch.Tensor:
+    """A uniformly random class different from ``y`` for each label: (y + U{1..K−1}) mod K."""
+    _checks.positive_int(num_classes, "num_classes")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2 to pick another class, got {num_classes}")
+    n = len(y) if not isinstance(y, int) else 1
+    y = _checks.labels(y, n, num_classes, "y")
+    shift = torch.randint(1, num_classes, (len(y),), generator=generator(seed))
+    return (y + shift) % num_classes
+
+
+def success(logits: torch.Tensor, y: torch.Tensor, targeted: bool = False) -> torch.Tensor:
+    """The one definition of success: untargeted, argmax ≠ y (true label); targeted, argmax = y (target)."""
+    pred = logits.argmax(1)
+    return pred == y if targeted else pred != y
+
+
+def prepare(model, x, y, targeted: bool, batch_size: int | None = None,
+            name: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate (model, x, y, targeted, batch_size); return x and int64 labels on x's device.
+
+    ``y=None`` is replaced by the model's predictions (an untargeted attack on what the model
+    currently believes); with ``targeted=True`` a target must be given.
+    """
+    _checks.model(model)
+    _checks.images(x)
+    if not isinstance(targeted, bool):
+        raise TypeError(f"targeted must be True or False, got {targeted!r}")
+    if batch_size is not None:
+        _checks.positive_int(batch_size, "batch_size")
+    logits = predict(model, x[:1])
+    if y is None:
+        if targeted:
+            raise ValueError(f"{name} must hold the target classes when targeted=True, got None")
+        return x, predict(model, x).argmax(1)
+    return x, _checks.labels(y, len(x), logits.shape[1], name).to(x.device)
+
+
+def check_eps(eps, name: str = "eps") -> float:
+    return _checks.nonneg_float(eps, name)
+
+
+def check_positive(v, name: str) -> float:
+    v = _checks.nonneg_float(v, name)
+    if v == 0:
+        raise ValueError(f"{name} must be > 0, got {v}")
+    return v
+
+
+def run(model, x: torch.Tensor, y: torch.Tensor, core: Callable, *, batch_size: int | None = None,
+        extra: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+    """``core(model, xb, yb, *extra_b) -> adv_b`` over chunks of ``batch_size``, model frozen.
+
+    ``extra`` are per-image tensors (e.g. random starts drawn up front for the whole input, so
+    the result does not depend on ``batch_size``); they are sliced alongside ``x`` and ``y``.
+    """
+    dev = _checks.device_of(model)
+    n = len(x)
+    step = batch_size or n
+    out = []
+    with _checks.frozen(model), torch.enable_grad():
+        for i in range(0, n, step):
+            sl = slice(i, i + step)
+            xb = x[sl].detach().to(dev)
+            out.append(core(model, xb, y[sl].to(dev), *(e[sl].to(dev) for e in extra)).detach())
+    adv = torch.cat(out) if len(out) > 1 else out[0]
+    return adv.to(device=x.device, dtype=x.dtype)
+
+
+def loss_gradient(model, x: torch.Tensor, y: torch.Tensor, targeted: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇ₓ L, logits) with L = Σᵢ CE(f(xᵢ), yᵢ) untargeted and L = −Σᵢ CE(f(xᵢ), tᵢ) targeted.
+
+    Every gradient-sign attack *ascends* L. The logits are those of ``x`` (before any step).
+    """
+    x = x.detach().requires_grad_(True)
+    logits = model(x)
+    loss = F.cross_entropy(logits, y, reduction="sum")
+    (g,) = torch.autograd.grad(-loss if targeted else loss, x)
+    return g, logits.detach()
+
+
+def attack_loss(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """Per-image value of the loss the sign-gradient attacks ascend (CE, or −CE towards a target)."""
+    ce = F.cross_entropy(logits, y, reduction="none")
+    return -ce if targeted else ce
+
+
+def flat_norm(t: torch.Tensor, p: float = 2) -> torch.Tensor:
+    """Per-image norm of an N×… tensor: L2 (``p=2``) or L∞ (``p=inf``)."""
+    return t.flatten(1).norm(p=p, dim=1)
+
+
+def ascend(model, y: torch.Tensor, start: torch.Tensor, steps: int, targeted: bool,
+           update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """The loop every iterative gradient attack shares: ``adv ← update(adv, ∇L(adv))``, ``steps`` times."""
+    adv = start
+    for _ in range(steps):
+        g, _ = loss_gradient(model, adv, y, targeted)
+        adv = update(adv, g)
+    return adv

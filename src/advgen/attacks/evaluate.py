@@ -1,0 +1,195 @@
+"""Measuring attacks: robust accuracy, success, distortion and confidence; robustness curves
+and transfer matrices.
+
+Definitions (used by every report in advgen):
+
+- *clean accuracy*: fraction of x classified as y; *robust accuracy*: fraction of x_adv classified as y.
+- *success* (:func:`advgen.attacks.base.success`): untargeted, the prediction on x_adv differs from y;
+  targeted, it equals the target. The *success rate* counts only the images the attack had to
+  change: those the model classifies correctly when clean (and, when targeted, whose target is
+  not their label) — an image already misclassified is not a success of the attack.
+- *distortion*: per image ‖x_adv − x‖∞, ‖x_adv − x‖₂, or the RMS pixel change ‖x_adv − x‖₂/√d
+  (Szegedy et al. 2014); means and medians are over the successful images.
+- *confidence*: softmax probability of the class predicted on x_adv, over the successful images.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .. import _checks
+from . import base
+
+NORMS = ("inf", "2", "rms")
+
+
+def distortion(x_adv: torch.Tensor, x: torch.Tensor, norm: str = "2") -> torch.Tensor:
+    """Per-image size of x_adv − x: L∞ (``"inf"``), L2 (``"2"``) or RMS pixel change (``"rms"``)."""
+    _checks.choice(norm, "norm", NORMS)
+    if x_adv.shape != x.shape:
+        raise ValueError(f"x_adv of shape {tuple(x_adv.shape)} must have the shape of x {tuple(x.shape)}")
+    d = (x_adv - x).flatten(1)
+    if norm == "inf":
+        return d.abs().amax(1)
+    l2 = d.norm(dim=1)
+    return l2 / math.sqrt(d.shape[1]) if norm == "rms" else l2
+
+
+def confidence(model, x: torch.Tensor, target, *, batch_size: int = 512) -> torch.Tensor:
+    """P(target | x) under ``model`` for each image (softmax of the logits)."""
+    _checks.model(model)
+    _checks.images(x)
+    probs = base.predict(model, x, batch_size).softmax(1)
+    t = _checks.labels(target, len(x), probs.shape[1], "target").to(probs.device)
+    return probs.gather(1, t[:, None])[:, 0]
+
+
+@dataclass(frozen=True)
+class AttackReport:
+    """What one attack did to one model on one set of images (see the module docstring)."""
+
+    attack: str
+    eps: float | None
+    targeted: bool
+    n: int
+    clean_accuracy: float
+    robust_accuracy: float
+    success_rate: float
+    n_attacked: int
+    mean_linf: float
+    median_linf: float
+    mean_l2: float
+    median_l2: float
+    mean_confidence: float
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+COLUMNS = ("attack", "eps", "clean acc", "robust acc", "success", "mean L∞", "mean L2", "median L2",
+           "adv conf", "seconds")
+
+
+def row(r: AttackReport) -> list:
+    """The report as one table row (the :data:`COLUMNS`)."""
+    return [r.attack, r.eps, r.clean_accuracy, r.robust_accuracy, r.success_rate, r.mean_linf, r.mean_l2,
+            r.median_l2, r.mean_confidence, r.seconds]
+
+
+def format_table(reports: Sequence[AttackReport]) -> str:
+    """A plain-text table of reports, one line each."""
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return "nan" if math.isnan(v) else f"{v:.4g}"
+        return str(v)
+
+    rows = [list(COLUMNS)] + [[cell(v) for v in row(r)] for r in reports]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _stats(v: torch.Tensor) -> tuple[float, float]:
+    if len(v) == 0:
+        return math.nan, math.nan
+    vals = v.double().tolist()
+    return statistics.fmean(vals), statistics.median(vals)
+
+
+def _name(attack) -> str:
+    inner = getattr(attack, "func", attack)
+    return getattr(inner, "__name__", type(inner).__name__)
+
+
+def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=None, batch_size: int = 256,
+             name: str | None = None, **kwargs) -> AttackReport | list[AttackReport]:
+    """Run ``attack`` on (x, y) and measure it; a list of ``eps`` gives a robustness curve (a list of reports).
+
+    Args:
+        model: the attacked classifier.
+        attack: ``attack(model, x, y, [eps=...], [targeted=True], batch_size=..., **kwargs) -> x_adv``,
+            e.g. :func:`~advgen.attacks.pgd` or ``functools.partial(pgd, steps=100)``.
+        x, y: images in [0, 1] and their true labels.
+        target: target classes for a targeted attack (passed as the attack's ``y`` with ``targeted=True``).
+        eps: ``None`` (the attack's own), a number, or a sequence of numbers.
+        batch_size: images per pass, for the attack and the measurements.
+        name: label of the attack in the report (default: the function's name).
+        kwargs: further keyword arguments for the attack (``seed``, ``steps``, ...).
+    """
+    _checks.model(model)
+    _checks.images(x)
+    _checks.positive_int(batch_size, "batch_size")
+    if isinstance(eps, Sequence) and not isinstance(eps, str):
+        return [evaluate(model, attack, x, y, target=target, eps=e, batch_size=batch_size, name=name, **kwargs)
+                for e in eps]
+    if not callable(attack):
+        raise TypeError(f"attack must be a callable attack(model, x, y, ...), got {type(attack).__name__}")
+    clean = base.predict(model, x, batch_size)
+    k = clean.shape[1]
+    y = _checks.labels(y, len(x), k, "y").to(clean.device)
+    targeted = target is not None
+    if targeted:
+        target = _checks.labels(target, len(x), k, "target").to(clean.device)
+        kwargs["targeted"] = True
+    if eps is not None:
+        kwargs["eps"] = base.check_eps(eps)
+    start = time.perf_counter()
+    x_adv = attack(model, x, target if targeted else y, batch_size=batch_size, **kwargs)
+    seconds = time.perf_counter() - start
+    logits = base.predict(model, x_adv, batch_size)
+    attacked = clean.argmax(1) == y
+    if targeted:
+        attacked &= target != y
+    ok = base.success(logits, target if targeted else y, targeted) & attacked
+    xa, xs = x_adv[ok.to(x.device)], x[ok.to(x.device)]
+    linf, l2 = _stats(distortion(xa, xs, "inf")), _stats(distortion(xa, xs, "2"))
+    conf = logits[ok].softmax(1).amax(1)
+    n_att = int(attacked.sum())
+    return AttackReport(
+        attack=name or _name(attack), eps=kwargs.get("eps"), targeted=targeted, n=len(x),
+        clean_accuracy=float((clean.argmax(1) == y).float().mean()),
+        robust_accuracy=float((logits.argmax(1) == y).float().mean()),
+        success_rate=float(ok.sum()) / n_att if n_att else math.nan, n_attacked=n_att,
+        mean_linf=linf[0], median_linf=linf[1], mean_l2=l2[0], median_l2=l2[1],
+        mean_confidence=_stats(conf)[0], seconds=round(seconds, 3),
+    )
+
+
+def transfer_matrix(sources, targets, attack: Callable, x: torch.Tensor, y, *, batch_size: int = 256,
+                    **kwargs) -> torch.Tensor:
+    """S×T success rates of examples made on each source model and shown to each target model.
+
+    Entry (s, t): among the images target t classifies correctly, the fraction it misclassifies
+    after ``attack`` (untargeted, with ``kwargs``) was run against source s. The diagonal, when
+    sources and targets are the same models, is the white-box success rate.
+    ``sources`` and ``targets`` are sequences of models or dicts name → model (rows/columns in order).
+    """
+    def models(ms, name):
+        ms = list(ms.values()) if isinstance(ms, Mapping) else list(ms)
+        if not ms:
+            raise ValueError(f"{name} must hold at least one model")
+        for m in ms:
+            _checks.model(m, name)
+        return ms
+
+    sources, targets = models(sources, "sources"), models(targets, "targets")
+    _checks.images(x)
+    _checks.positive_int(batch_size, "batch_size")
+    preds = [base.predict(t, x, batch_size).argmax(1) for t in targets]
+    y = _checks.labels(y, len(x), int(base.predict(targets[0], x[:1]).shape[1]), "y").to(preds[0].device)
+    rates = torch.empty(len(sources), len(targets))
+    for i, s in enumerate(sources):
+        x_adv = attack(s, x, y, batch_size=batch_size, **kwargs)
+        for j, t in enumerate(targets):
+            right = preds[j] == y
+            fooled = (base.predict(t, x_adv, batch_size).argmax(1) != y) & right
+            rates[i, j] = float(fooled.sum()) / max(int(right.sum()), 1)
+    return rates

@@ -1,0 +1,49 @@
+"""Fooling images from noise (Goodfellow, Shlens & Szegedy 2015, "Explaining and Harnessing
+Adversarial Examples", §11 and Fig. 8: "rubbish class" examples).
+
+Start from Gaussian noise, an image of nothing,
+
+    x₀ = clip₀¹(½ + σ · N(0, I)),
+
+and take a targeted gradient-sign step towards class t:  x = clip₀¹(x₀ − ε · sign(∇ CE(f(x₀), t))).
+The paper outlines the samples that the network then calls "airplane" with more than 50%
+confidence. ``steps > 1`` takes ``steps`` clipped steps of ε/steps instead (BIM, still within ε of x₀).
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import _checks
+from . import base
+from .iterative import bim
+
+
+def fooling_images(model, target, n: int, *, eps: float = 0.3, steps: int = 1, sigma: float = 0.25,
+                   shape: tuple[int, ...] = (1, 28, 28), seed: base.Seed = None,
+                   batch_size: int | None = None) -> torch.Tensor:
+    """``n`` noise images pushed towards class ``target``; N×C×H×W in [0, 1].
+
+    Args:
+        model: the classifier to fool.
+        target: one class index for all images, or one per image (length ``n``).
+        n: how many images.
+        eps: total L∞ change from the noise; each of the ``steps`` steps moves eps/steps.
+        steps: gradient-sign steps (1 = the paper's single FGSM step).
+        sigma: standard deviation of the Gaussian noise around grey (0.5) before clipping.
+        shape: C×H×W of one image (the model's input size).
+        seed: int or ``torch.Generator`` for the noise; ``None`` uses torch's global RNG.
+
+    A fooling image "works" when P(target | image) > 0.5 (see :func:`advgen.attacks.confidence`).
+    """
+    _checks.model(model)
+    n = _checks.positive_int(n, "n")
+    eps = base.check_eps(eps)
+    steps = _checks.positive_int(steps, "steps")
+    sigma = _checks.nonneg_float(sigma, "sigma")
+    if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(s, int) and s > 0 for s in shape)):
+        raise ValueError(f"shape must be a tuple of positive ints (C, H, W), got {shape!r}")
+    x0 = (0.5 + sigma * torch.randn((n, *shape), generator=base.generator(seed))).clamp(0, 1)
+    x0, target = base.prepare(model, x0, target, True, batch_size, name="target")
+    if eps == 0:
+        return x0
+    return bim(model, x0, target, eps, alpha=eps / steps, steps=steps, targeted=True, batch_size=batch_size)

@@ -1,0 +1,126 @@
+"""``advgen attack``: attack a zoo model on test images; print the report table and write figures."""
+from __future__ import annotations
+
+from ._common import add_device, add_seed
+
+METHODS = ("fgsm", "bim", "illc", "pgd", "cw", "lbfgs")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("attack", help="run a white-box attack on a zoo model and report robust accuracy")
+    p.add_argument("--model", default="mnist-cnn", help="zoo entry (default mnist-cnn)")
+    p.add_argument("--method", choices=METHODS, default="pgd", help="attack (default pgd)")
+    p.add_argument("--eps", type=float, nargs="+", default=[0.3],
+                   help="L∞ (L2 for --norm 2) radius; several values give a robustness curve (default 0.3)")
+    p.add_argument("--alpha", type=float, help="step size (pgd default 0.01, bim/illc default 1/255)")
+    p.add_argument("--steps", type=int, help="iterations (pgd 40, cw 1000; bim/illc: Kurakin's rule)")
+    p.add_argument("--norm", choices=("inf", "2"), default="inf", help="pgd ball (default inf)")
+    p.add_argument("--restarts", type=int, default=1, help="pgd random restarts (default 1)")
+    p.add_argument("--no-random-start", action="store_true", help="pgd: start at x instead of a random point")
+    p.add_argument("--c", type=float, help="cw/lbfgs initial trade-off constant (cw 1e-2, lbfgs 1)")
+    p.add_argument("--kappa", type=float, default=0.0, help="cw confidence margin (default 0)")
+    p.add_argument("--binary-search-steps", type=int, default=9, help="cw rounds of the search over c (default 9)")
+    p.add_argument("--targeted", action="store_true", help="targeted attack (lbfgs always is)")
+    p.add_argument("--target", type=int,
+                   help="target class for every image (default with --targeted: a random other class)")
+    p.add_argument("--n", type=int, default=1000, help="number of test images, from the first (default 1000)")
+    p.add_argument("--batch-size", type=int, default=250, help="images per pass (default 250)")
+    p.add_argument("--out", help="folder for report.json and figures (default: print only)")
+    add_seed(p)
+    add_device(p)
+    p.set_defaults(func=attack)
+
+
+def _kwargs(args) -> dict:
+    m = args.method
+    kw = {}
+    if args.alpha is not None:
+        if m not in ("pgd", "bim", "illc"):
+            raise ValueError(f"--alpha applies to pgd, bim and illc, not {m}")
+        kw["alpha"] = args.alpha
+    if args.steps is not None:
+        if m == "fgsm":
+            raise ValueError("--steps does not apply to fgsm (one step)")
+        kw["max_iter" if m == "lbfgs" else "steps"] = args.steps
+    if m == "pgd":
+        kw.update(norm=args.norm, restarts=args.restarts, random_start=not args.no_random_start, seed=args.seed)
+    if m in ("cw", "lbfgs") and args.c is not None:
+        kw["c"] = args.c
+    if m == "cw":
+        kw.update(kappa=args.kappa, binary_search_steps=args.binary_search_steps)
+    return kw
+
+
+def _attack_fn(method):
+    """The attack with the uniform signature ``f(model, x, y, [eps], targeted=..., **kw)`` evaluate() expects."""
+    from .. import attacks
+
+    if method == "illc":
+        def illc(model, x, y, *, eps, batch_size=None, **kw):
+            return attacks.iterative_least_likely(model, x, eps, batch_size=batch_size, **kw)
+        return illc
+    if method == "lbfgs":
+        def lbfgs(model, x, y, *, targeted=True, batch_size=None, **kw):
+            return attacks.lbfgs(model, x, y, batch_size=batch_size, **kw)
+        return lbfgs
+    return attacks.ATTACKS[method]
+
+
+def attack(args) -> int:
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from .. import _checks, attacks, data, plot, zoo
+
+    if args.model not in zoo.ENTRIES:
+        raise ValueError(f"--model must be one of {', '.join(zoo.ENTRIES)}; got {args.model!r}")
+    _checks.positive_int(args.n, "--n")
+    targeted = args.targeted or args.method == "lbfgs"
+    if args.target is not None and not targeted:
+        raise ValueError("--target needs --targeted")
+    if targeted and args.method == "illc":
+        raise ValueError("--targeted does not apply to illc (it targets the least-likely class itself)")
+    model = zoo.load(args.model, device=args.device)
+    ds = data.load(zoo.ENTRIES[args.model].dataset)
+    if args.n > len(ds.x_test):
+        raise ValueError(f"--n must be at most {len(ds.x_test)} (the test set), got {args.n}")
+    x, y = ds.x_test[:args.n], ds.y_test[:args.n]
+    target = None
+    if targeted:
+        target = (attacks.random_other(y, ds.num_classes, seed=args.seed) if args.target is None
+                  else _checks.labels(args.target, len(y), ds.num_classes, "--target"))
+    fn, kw = _attack_fn(args.method), _kwargs(args)
+    eps = None if args.method in ("cw", "lbfgs") else args.eps
+    reports = attacks.evaluate(model, fn, x, y, target=target, eps=eps, batch_size=args.batch_size,
+                               name=args.method, **kw)
+    reports = reports if isinstance(reports, list) else [reports]
+    print(f"{args.method} on {args.model}, {args.n} test images" + (" (targeted)" if targeted else ""))
+    print(attacks.format_table(reports))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps({"model": args.model, "method": args.method, "options": kw,
+                                                     "reports": [r.to_dict() for r in reports]}, indent=2) + "\n")
+        k = min(8, args.n)
+        e = reports[-1].eps
+        x_adv = fn(model, x[:k], (target if targeted else y)[:k], **({"eps": e} if e is not None else {}),
+                   **({"targeted": True} if targeted else {}), **kw)
+        with torch.no_grad():
+            p_clean, p_adv = (model(t.to(args.device)).softmax(1).cpu() for t in (x[:k], x_adv))
+        titles = [f"{ds.classes[int(p.argmax())]} {float(p.max()):.0%}" for p in torch.cat([p_clean, p_adv])]
+        delta = (x_adv - x[:k])
+        scale = float(delta.abs().max()) or 1.0
+        fig = plot.image_grid(torch.cat([x[:k], (0.5 + delta / (2 * scale)).clamp(0, 1), x_adv]), nrow=k,
+                              titles=titles[:k] + [""] * k + titles[k:],
+                              suptitle=f"{args.method}: clean / perturbation (rescaled) / adversarial")
+        fig.savefig(out / "examples.png", dpi=110, bbox_inches="tight")
+        written = ["report.json", "examples.png"]
+        if len(reports) > 1:
+            fig = plot.curves([r.eps for r in reports], {args.method: [r.robust_accuracy for r in reports]},
+                              xlabel="eps", ylabel="accuracy", title=f"{args.model}", ylim=(0, 1))
+            fig.savefig(out / "curve.png", dpi=110, bbox_inches="tight")
+            written.append("curve.png")
+        print(f"wrote {', '.join(str(out / w) for w in written)}")
+    return 0
