@@ -1,0 +1,36 @@
+"""Image quality: PSNR and SSIM per image, computed by scikit-image (not re-implemented).
+
+    PSNR(x, y) = 10·log10(1 / MSE(x, y))        for images in [0, 1] (data range 1)
+
+SSIM is Wang et al. 2004's structural similarity with scikit-image's defaults (7×7 uniform
+window), averaged over channels for colour images.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import _checks
+
+
+def _pairs(x: torch.Tensor, ref: torch.Tensor):
+    _checks.images(x, "x")
+    _checks.images(ref, "ref")
+    if x.shape != ref.shape:
+        raise ValueError(f"x and ref must have the same shape; got {tuple(x.shape)} and {tuple(ref.shape)}")
+    a = x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
+    b = ref.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
+    return zip(a, b)
+
+
+def psnr(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio (dB) of each image of ``x`` against ``ref`` (both N×C×H×W in [0, 1])."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    return torch.tensor([peak_signal_noise_ratio(b, a, data_range=1.0) for a, b in _pairs(x, ref)])
+
+
+def ssim(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Structural similarity of each image of ``x`` against ``ref`` (both N×C×H×W in [0, 1])."""
+    from skimage.metrics import structural_similarity
+
+    return torch.tensor([structural_similarity(b, a, data_range=1.0, channel_axis=-1) for a, b in _pairs(x, ref)])

@@ -1,0 +1,142 @@
+"""Degradation operators: the downsampler of super-resolution, random and text masks.
+
+Downsampling by an integer ``factor`` is a separable resampling filter, exactly Pillow's
+``Image.resize`` on a float image (the same kernels, the same edge handling), written as two
+small matrices so that gradients flow through it:
+
+    y[i, j] = Σ_k Σ_l  W[i, k] · x[k, l] · W[j, l]
+
+Row i of W has, for input pixel k (pixel centres at k + ½, output centre c_i = (i + ½)·f),
+
+    W[i, k] ∝ φ((k + ½ − c_i) / f)   for |k + ½ − c_i| < s·f,  normalised to sum 1 over the
+                                      pixels inside the image (no padding: the kernel is cut
+                                      at the border and renormalised),
+
+with the kernel φ of support s:
+
+- ``"lanczos3"`` (default, Pillow's LANCZOS): φ(t) = sinc(t)·sinc(t/3), s = 3;
+- ``"lanczos2"`` (the deep-image-prior paper's kernel): φ(t) = sinc(t)·sinc(t/2), s = 2;
+- ``"bicubic"`` (Pillow's BICUBIC, Keys a = −½), s = 2;
+- ``"box"``: φ = 1 on (−½, ½], s = ½ — the mean of each f×f block.
+
+where sinc(t) = sin(πt)/(πt).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+
+from .. import _checks
+
+KERNELS = ("lanczos3", "lanczos2", "bicubic", "box")
+
+
+def _sinc(t: np.ndarray) -> np.ndarray:
+    return np.sinc(t)  # numpy's sinc is the normalised sin(πt)/(πt)
+
+
+def _kernel(name: str):
+    if name == "lanczos3":
+        return 3.0, lambda t: np.where(np.abs(t) < 3, _sinc(t) * _sinc(t / 3), 0.0)
+    if name == "lanczos2":
+        return 2.0, lambda t: np.where(np.abs(t) < 2, _sinc(t) * _sinc(t / 2), 0.0)
+    if name == "bicubic":
+        a = -0.5
+
+        def cubic(t):
+            t = np.abs(t)
+            return np.where(t < 1, ((a + 2) * t - (a + 3)) * t * t + 1,
+                            np.where(t < 2, (((t - 5) * t + 8) * t - 4) * a, 0.0))
+
+        return 2.0, cubic
+    if name == "box":
+        return 0.5, lambda t: ((t > -0.5) & (t <= 0.5)).astype(np.float64)
+    raise ValueError(f"kernel must be one of {', '.join(KERNELS)}; got {name!r}")
+
+
+@functools.lru_cache(maxsize=32)
+def _matrix(size: int, factor: int, kernel: str) -> np.ndarray:
+    """The (size/factor) × size resampling matrix of one axis (float64)."""
+    support, phi = _kernel(kernel)
+    out = size // factor
+    span = support * factor
+    centres = (np.arange(out) + 0.5) * factor
+    k = np.arange(size)
+    t = (k[None, :] + 0.5 - centres[:, None])  # distance of input centre to output centre, in input pixels
+    lo = np.maximum((centres - span + 0.5).astype(int), 0)  # Pillow's window: [int(c − s + ½), int(c + s + ½))
+    hi = np.minimum((centres + span + 0.5).astype(int), size)
+    inside = (k[None, :] >= lo[:, None]) & (k[None, :] < hi[:, None])
+    w = np.where(inside, phi(t / factor), 0.0)
+    return w / w.sum(1, keepdims=True)
+
+
+def downsample(x: torch.Tensor, factor: int, kernel: str = "lanczos3") -> torch.Tensor:
+    """Shrink N×C×H×W images by an integer ``factor`` with a documented kernel (see module doc).
+
+    Differentiable; H and W must be divisible by ``factor``. Lanczos and bicubic kernels have negative
+    lobes, so the result can leave [0, 1] slightly near edges: clamp it to store it as an image.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        raise ValueError(f"x must be an N×C×H×W tensor, got {getattr(x, 'shape', type(x).__name__)}")
+    factor = _checks.positive_int(factor, "factor")
+    _kernel(kernel)
+    h, w = x.shape[-2:]
+    if h % factor or w % factor:
+        raise ValueError(f"factor {factor} must divide the image size; got height {h}, width {w}")
+    if factor == 1:
+        return x
+    wh = torch.as_tensor(_matrix(h, factor, kernel), dtype=x.dtype, device=x.device)
+    ww = torch.as_tensor(_matrix(w, factor, kernel), dtype=x.dtype, device=x.device)
+    return torch.einsum("ik,nckl,jl->ncij", wh, x, ww)
+
+
+def random_mask(shape: tuple[int, int], missing: float, *, channels: int = 1,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """A 1×C×H×W float mask, 1 = observed, 0 = missing, with a fraction ``missing`` of pixels dropped.
+
+    Pixels (all channels together) are dropped uniformly at random; exactly
+    ``round(missing · H · W)`` of them.
+    """
+    h, w = _checks.pair(shape, "shape")
+    if not 0.0 <= missing < 1.0:
+        raise ValueError(f"missing must be a fraction in [0, 1), got {missing}")
+    n = h * w
+    drop = torch.randperm(n, generator=generator)[:round(missing * n)]
+    m = torch.ones(n)
+    m[drop] = 0.0
+    return m.reshape(1, 1, h, w).expand(1, channels, h, w).contiguous()
+
+
+def text_mask(shape: tuple[int, int], text: str = "advgen restores\nthe missing words\nof every line",
+              *, channels: int = 1, size: float | None = None) -> torch.Tensor:
+    """A 1×C×H×W mask with ``text`` (drawn in Pillow's default font) missing, as in the DIP paper's Fig. 7."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    h, w = _checks.pair(shape, "shape")
+    img = Image.new("L", (w, h), 255)
+    draw = ImageDraw.Draw(img)
+    lines = text.split("\n")
+    fsize = size or max(8.0, h / (2.2 * max(1, len(lines))))
+    try:
+        font = ImageFont.load_default(size=fsize)
+    except TypeError:  # Pillow < 10.1 has only the bitmap font
+        font = ImageFont.load_default()
+    step = h / max(1, len(lines))
+    for i, line in enumerate(lines):
+        draw.text((2, i * step + (step - fsize) / 2), line, fill=0, font=font)
+    m = torch.from_numpy((np.asarray(img) > 127).astype(np.float32))
+    return m.reshape(1, 1, h, w).expand(1, channels, h, w).contiguous()
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """10·log10(1 / MSE) for images in [0, 1], the MSE over the entries where ``mask`` is 1."""
+    d = (x.detach() - y.detach()) ** 2
+    if mask is not None:
+        m = mask.expand_as(d)
+        mse = float((d * m).sum() / m.sum().clamp_min(1))
+    else:
+        mse = float(d.mean())
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
