@@ -14,6 +14,7 @@ from . import embedded
 from .dataset import Dataset, split
 from .embedded import PHOTOS, photo
 from .files import DataError, load_idx_folder, load_image_folder, load_npz, load_path, read_idx
+from .mixtures import MIXTURES, Mixture, mixture
 
 _EMBEDDED = {"mnist": embedded.mnist, "digits": embedded.digits, "lfw": embedded.lfw}
 NAMES = tuple(_EMBEDDED)
@@ -42,4 +43,5 @@ def load(name: str | os.PathLike, **kwargs) -> Dataset:
 __all__ = [
     "Dataset", "DataError", "NAMES", "PHOTOS", "load", "photo", "split",
     "load_idx_folder", "load_image_folder", "load_npz", "load_path", "read_idx",
+    "MIXTURES", "Mixture", "mixture",
 ]
