@@ -4,7 +4,8 @@ import pytest
 import torch
 from skimage.restoration import denoise_tv_chambolle, inpaint_biharmonic as sk_biharmonic
 
-from advgen import metrics, restore
+from advgen import restore
+from advgen.metrics import image as metrics
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from advgen.nets import SkipUNet
+from advgen.nets.skip_unet import SkipUNet
 from advgen.restore import deep_image_prior, psnr
 
 TINY = dict(depth=2, channels=8, skip_channels=2, input_channels=4, progress=False)
