@@ -38,6 +38,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a cache or a report is meant to be readable
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -5,6 +5,7 @@ Every reader raises ``DataError`` naming the file and what is wrong with it.
 from __future__ import annotations
 
 import gzip
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,7 @@ def load_npz(path, *, test_fraction: float = 0.2) -> Dataset:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except (ValueError, OSError, EOFError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a readable .npz archive ({e})") from None
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         xtr, xte = to_images(arrays["x_train"], f"{path}[x_train]"), to_images(arrays["x_test"], f"{path}[x_test]")

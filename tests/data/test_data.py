@@ -1,0 +1,149 @@
+"""Embedded datasets and readers for users' files (IDX, .npz, image folders)."""
+import gzip
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from advgen import data
+from advgen.data import DataError
+
+
+def test_mnist_split(mnist):
+    assert mnist.x_train.shape == (4000, 1, 28, 28) and mnist.x_test.shape == (1000, 1, 28, 28)
+    assert mnist.x_train.dtype == torch.float32 and mnist.y_train.dtype == torch.int64
+    assert 0 <= float(mnist.x_train.min()) and float(mnist.x_train.max()) == 1.0
+    assert mnist.y_train.bincount().tolist() == [400] * 10
+    assert mnist.y_test.bincount().tolist() == [100] * 10
+    # the split is fixed: train and test are disjoint and reproducible
+    again = data.embedded.mnist()
+    assert torch.equal(again.x_test, mnist.x_test) and torch.equal(again.y_train, mnist.y_train)
+    assert mnist.fingerprint() == again.fingerprint()
+    train = {row.numpy().tobytes() for row in mnist.x_train}
+    assert not any(row.numpy().tobytes() in train for row in mnist.x_test[:200])
+
+
+def test_digits_and_lfw():
+    d = data.load("digits")
+    assert d.x_train.shape[1:] == (1, 8, 8) and len(d.y_train) + len(d.y_test) == 1797
+    assert float(d.x_train.max()) == 1.0
+    f = data.load("lfw")
+    assert f.x_train.shape[1:] == (1, 25, 25) and len(f.y_train) + len(f.y_test) == 200
+    assert f.classes == ("non-face", "face") and int(f.y_test.sum()) == 20
+
+
+@pytest.mark.parametrize("name", ["astronaut", "camera"])
+def test_photo(name):
+    p = data.photo(name)
+    assert p.shape[0] == 3 and p.dtype == torch.float32 and 0 <= float(p.min()) <= float(p.max()) <= 1
+    assert data.photo(name, gray=True).shape[0] == 1
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="mnist"):
+        data.load("cifar10")
+    with pytest.raises(ValueError, match="astronaut"):
+        data.photo("lena")
+
+
+def write_idx(path, a: np.ndarray, gz=False):
+    code = {np.uint8: 0x08, np.int32: 0x0C}[a.dtype.type]
+    dims = np.array(a.shape, ">i4").tobytes()
+    raw = bytes([0, 0, code, a.ndim]) + dims + a.astype(a.dtype.newbyteorder(">")).tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder_round_trip(tmp_path, gz):
+    rng = np.random.default_rng(0)
+    xtr, ytr = rng.integers(0, 256, (20, 6, 5), dtype=np.uint8), rng.integers(0, 3, 20).astype(np.uint8)
+    xte, yte = rng.integers(0, 256, (7, 6, 5), dtype=np.uint8), rng.integers(0, 3, 7).astype(np.uint8)
+    sfx = ".gz" if gz else ""
+    write_idx(tmp_path / f"train-images-idx3-ubyte{sfx}", xtr, gz)
+    write_idx(tmp_path / f"train-labels-idx1-ubyte{sfx}", ytr, gz)
+    write_idx(tmp_path / f"t10k-images-idx3-ubyte{sfx}", xte, gz)
+    write_idx(tmp_path / f"t10k-labels-idx1-ubyte{sfx}", yte, gz)
+    ds = data.load(tmp_path)
+    assert ds.x_train.shape == (20, 1, 6, 5)
+    np.testing.assert_allclose(ds.x_test[:, 0].numpy(), xte / 255.0, rtol=1e-6)
+    assert ds.y_train.tolist() == ytr.tolist()
+
+
+def test_idx_errors(tmp_path):
+    a = np.arange(60, dtype=np.uint8).reshape(3, 4, 5)
+    write_idx(tmp_path / "ok", a)
+    assert np.array_equal(data.read_idx(tmp_path / "ok"), a)
+    (tmp_path / "short").write_bytes((tmp_path / "ok").read_bytes()[:-7])
+    with pytest.raises(DataError, match="short.*truncated"):
+        data.read_idx(tmp_path / "short")
+    (tmp_path / "junk").write_bytes(b"hello world")
+    with pytest.raises(DataError, match="junk.*not an IDX"):
+        data.read_idx(tmp_path / "junk")
+    (tmp_path / "bad.gz").write_bytes(gzip.compress((tmp_path / "ok").read_bytes())[:-10])
+    with pytest.raises(DataError, match="bad.gz"):
+        data.read_idx(tmp_path / "bad.gz")
+    with pytest.raises(DataError, match="no such file"):
+        data.read_idx(tmp_path / "missing")
+    with pytest.raises(DataError, match="t10k"):
+        write_idx(tmp_path / "train-images-idx3-ubyte", a)
+        write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(3, np.uint8))
+        data.load(tmp_path)
+
+
+def test_idx_label_count_mismatch(tmp_path):
+    a = np.zeros((4, 3, 3), np.uint8)
+    for prefix in ("train", "t10k"):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", a)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.zeros(5, np.uint8))
+    with pytest.raises(DataError, match="labels-idx1-ubyte.*4 entries"):
+        data.load(tmp_path)
+
+
+def test_npz(tmp_path):
+    rng = np.random.default_rng(1)
+    x, y = rng.random((50, 8, 8, 3)).astype(np.float32), np.repeat(np.arange(5), 10)
+    np.savez(tmp_path / "mine.npz", x=x, y=y)
+    ds = data.load(tmp_path / "mine.npz")
+    assert ds.x_train.shape == (40, 3, 8, 8) and len(ds.y_test) == 10
+    assert ds.y_test.bincount().tolist() == [2] * 5  # stratified
+    np.savez(tmp_path / "split.npz", x_train=x[:30], y_train=y[:30], x_test=x[30:], y_test=y[30:])
+    assert len(data.load(str(tmp_path / "split.npz")).y_test) == 20
+    np.savez(tmp_path / "nolabels.npz", x=x)
+    with pytest.raises(DataError, match="nolabels.npz.*'y'"):
+        data.load(tmp_path / "nolabels.npz")
+    np.savez(tmp_path / "wrong.npz", x=x, y=y[:10])
+    with pytest.raises(DataError, match=r"wrong.npz\[y\].*50"):
+        data.load(tmp_path / "wrong.npz")
+    np.savez(tmp_path / "range.npz", x=x * 3, y=y)
+    with pytest.raises(DataError, match=r"\[0, 1\]"):
+        data.load(tmp_path / "range.npz")
+    np.savez(tmp_path / "flat.npz", x=x.reshape(50, -1), y=y)
+    with pytest.raises(DataError, match="shape"):
+        data.load(tmp_path / "flat.npz")
+    (tmp_path / "trunc.npz").write_bytes((tmp_path / "mine.npz").read_bytes()[:100])
+    with pytest.raises(DataError, match="trunc.npz"):
+        data.load(tmp_path / "trunc.npz")
+    with pytest.raises(DataError, match="no such file"):
+        data.load(tmp_path / "absent.npz")
+
+
+def test_image_folder(tmp_path):
+    rng = np.random.default_rng(2)
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 256, (6, 7, 3), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
+    ds = data.load(tmp_path)
+    assert ds.classes == ("cat", "dog") and ds.x_train.shape[1:] == (3, 6, 7)
+    assert len(ds.y_train) + len(ds.y_test) == 10
+    Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(tmp_path / "dog" / "big.png")
+    with pytest.raises(DataError, match="big.png.*size"):
+        data.load(tmp_path)
+    (tmp_path / "dog" / "big.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match="big.png.*not a readable image"):
+        data.load(tmp_path)
+    (tmp_path / "dog" / "big.png").unlink()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty.*no images"):
+        data.load(tmp_path)

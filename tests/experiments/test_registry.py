@@ -1,0 +1,117 @@
+"""The experiment registry, the report and the CLI."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from advgen import cli, experiments, report
+from advgen.experiments import registry
+
+
+@pytest.fixture
+def dummy():
+    """Register two throwaway experiments; remove them afterwards."""
+
+    @experiment_("dummy-ok", section="interpretability", title="Dummy <b>ok</b>")
+    def ok(ctx):
+        n = ctx.pick(smoke=1, quick=2, full=3, key="n")
+        ctx.claim("dummy holds <script>alert(1)</script>", 0.5 + ctx.seed, "0.5", "Nobody 2024", holds=True)
+        ctx.table("t", ["a", "b"], [[1, "x&y"]])
+        return {"value": float(ctx.seed), "n": n, "label": "constant"}
+
+    @experiment_("dummy-fail", section="defenses", title="Dummy failure")
+    def fail(ctx):
+        raise RuntimeError("boom")
+
+    yield
+    registry.REGISTRY.pop("dummy-ok")
+    registry.REGISTRY.pop("dummy-fail")
+
+
+experiment_ = experiments.experiment
+
+
+def test_run_writes_result(tmp_path, dummy):
+    r = experiments.run("dummy-ok", budget="smoke", seeds=[0, 1, 2], out=tmp_path)
+    saved = json.loads((tmp_path / "dummy-ok" / "result.json").read_text())
+    assert saved == json.loads(json.dumps(r))
+    assert r["status"] == "ok" and r["config"] == {"n": 1}
+    assert r["metrics"]["value"] == pytest.approx(1.0)
+    assert r["metrics_sem"]["value"] == pytest.approx(1.0 / 3**0.5)  # stdev 1 over sqrt(3)
+    assert r["metrics"]["label"] == "constant"
+    assert len(r["claims"]) == 1 and r["claims"][0]["ours"] == 0.5  # figures and claims of the first seed
+    assert r["command"] == "advgen run dummy-ok --budget smoke --seeds 3"
+    assert {"torch", "advgen", "numpy"} <= r["versions"].keys()
+
+
+def test_failure_is_recorded(tmp_path, dummy):
+    r = experiments.run("dummy-fail", budget="smoke", out=tmp_path)
+    assert r["status"] == "failed" and "boom" in r["error"] and "RuntimeError" in r["traceback"]
+
+
+def test_bad_arguments(tmp_path, dummy):
+    with pytest.raises(ValueError, match="budget"):
+        experiments.run("dummy-ok", budget="huge", out=tmp_path)
+    with pytest.raises(ValueError, match="experiment must be one of"):
+        experiments.run("nope", out=tmp_path)
+    with pytest.raises(ValueError, match="section"):
+        experiments.experiment("x", section="nowhere", title="x")
+
+
+def test_report_escapes_and_orders(tmp_path, dummy):
+    experiments.run("dummy-fail", budget="smoke", out=tmp_path)
+    experiments.run("dummy-ok", budget="smoke", out=tmp_path)
+    html = report.build(tmp_path).read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "Dummy &lt;b&gt;ok&lt;/b&gt;" in html and "x&amp;y" in html
+    assert html.index("section-interpretability") < html.index("section-defenses")
+    assert "Failed: RuntimeError: boom" in html
+    assert "advgen run dummy-ok --budget smoke --seed 0" in html
+
+
+def test_cli_run_report_tour(tmp_path, capsys, dummy):
+    assert cli.main(["run", "dummy-ok", "--budget", "smoke", "--out", str(tmp_path)]) == 0
+    assert "dummy-ok: value=0" in capsys.readouterr().out
+    assert cli.main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "index.html").exists()
+    code = cli.main(["tour", "--budget", "smoke", "--only", "dummy-ok", "dummy-fail", "--out", str(tmp_path)])
+    out = capsys.readouterr()
+    assert code == 1 and "dummy-ok: cached" in out.out and "dummy-fail" in out.err
+    assert cli.main(["tour", "--budget", "smoke", "--only", "dummy-ok", "--out", str(tmp_path), "--force"]) == 0
+    assert "cached" not in capsys.readouterr().out
+
+
+def test_cli_user_errors_are_one_line(tmp_path):
+    for argv in (["run", "no-such-experiment", "--out", str(tmp_path)],
+                 ["explain", "--index", "5000", "--out", str(tmp_path / "f.png")],
+                 ["zoo", "resnet"],
+                 ["report", str(tmp_path / "missing")]):
+        p = subprocess.run([sys.executable, "-m", "advgen", *argv], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2, (argv, p.stderr)
+        assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_cli_help_for_every_verb(capsys):
+    parser = cli.parser()
+    verbs = parser._subparsers._group_actions[0].choices
+    assert {"list", "run", "report", "tour", "explain", "zoo"} <= set(verbs)
+    for verb in verbs:
+        with pytest.raises(SystemExit) as e:
+            cli.main([verb, "--help"])
+        assert e.value.code == 0
+    assert "usage" in capsys.readouterr().out
+
+
+def test_explain_experiment_smoke(tmp_path):
+    r = experiments.run("explain-mnist", budget="smoke", out=tmp_path, progress=False)
+    assert r["status"] == "ok", r.get("traceback")
+    assert r["metrics"]["accuracy_on_shown"] >= 0.9
+    assert (tmp_path / "explain-mnist" / r["figures"][0]["path"]).stat().st_size > 10_000
+
+
+def test_cli_explain_writes_figure(tmp_path):
+    out = tmp_path / "fig.png"
+    assert cli.main(["explain", "--model", "mnist-mlp", "--method", "saliency", "--index", "3", "7",
+                     "--out", str(out)]) == 0
+    assert out.stat().st_size > 5_000

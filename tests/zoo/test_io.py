@@ -1,0 +1,55 @@
+"""Safe weight files: round trip, hash verification, pickles refused and never executed."""
+import hashlib
+import pickle
+
+import pytest
+import torch
+
+from advgen import io
+
+
+def test_round_trip(tmp_path):
+    t = {"a": torch.arange(6.0).view(2, 3), "b": torch.tensor([1, 2], dtype=torch.int64)}
+    digest = io.save_weights(tmp_path / "w.safetensors", t, {"note": "x"})
+    assert digest == hashlib.sha256((tmp_path / "w.safetensors").read_bytes()).hexdigest()
+    got, meta = io.load_weights(tmp_path / "w.safetensors")
+    assert meta["note"] == "x" and meta["sha256"] == digest
+    assert all(torch.equal(got[k], t[k]) for k in t)
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]  # no temporary files left behind
+
+
+def test_tampered_and_truncated(tmp_path):
+    path = tmp_path / "w.safetensors"
+    io.save_weights(path, {"a": torch.ones(100)})
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(io.WeightsError, match="does not match"):
+        io.load_weights(path)
+    path.write_bytes(bytes(raw[:50]))
+    with pytest.raises(io.WeightsError, match="does not match"):
+        io.load_weights(path)
+    io.sidecar(path).unlink()
+    with pytest.raises(io.WeightsError, match="sidecar is missing"):
+        io.load_weights(path)
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "w.safetensors"
+    io.save_weights(path, {"a": torch.ones(2)})
+    path.write_bytes(pickle.dumps(Payload(str(marker))))
+    with pytest.raises(io.WeightsError, match="pickle"):
+        io.load_weights(path)
+    torch.save({"x": Payload(str(marker))}, path)
+    with pytest.raises(io.WeightsError, match="pickle"):
+        io.load_weights(path)
+    assert not marker.exists()
