@@ -66,13 +66,25 @@ def as_data(X, name: str = "X", min_samples: int = 1, n_features: int | None = N
     return t
 
 
+SMALL_D = 8  # up to this dimension, full covariances go through x x^T features and one GEMM
+
+
+def _outer(X: torch.Tensor) -> torch.Tensor:
+    """Rows x_i x_i^T flattened: n×d²."""
+    return (X[:, :, None] * X[:, None, :]).reshape(len(X), -1)
+
+
 def estimate_parameters(X: torch.Tensor, resp: torch.Tensor, reg_covar: float, covariance_type: str):
     """Weighted maximum likelihood: (nk, means, covariances) from responsibilities ``resp`` (n×k)."""
     nk = resp.sum(0) + 10 * torch.finfo(resp.dtype).eps
     means = (resp.T @ X) / nk[:, None]
     if covariance_type == "full":
-        diff = X[None] - means[:, None]  # k×n×d
-        cov = torch.einsum("nk,knd,kne->kde", resp, diff, diff) / nk[:, None, None]
+        d = X.shape[1]
+        if d <= SMALL_D:  # one GEMM: E_k[x x^T] - mu_k mu_k^T
+            cov = (resp.T @ _outer(X)).view(-1, d, d) / nk[:, None, None] - means[:, :, None] * means[:, None, :]
+        else:
+            diff = X[None] - means[:, None]  # k×n×d
+            cov = torch.einsum("nk,knd,kne->kde", resp, diff, diff) / nk[:, None, None]
         cov.diagonal(dim1=-2, dim2=-1).add_(reg_covar)
     else:
         cov = (resp.T @ (X * X)) / nk[:, None] - means**2 + reg_covar
@@ -116,20 +128,31 @@ def precisions_from_cholesky(pc: torch.Tensor, covariance_type: str) -> torch.Te
     return pc @ pc.mT if covariance_type == "full" else pc**2
 
 
-def log_gaussian(X: torch.Tensor, means: torch.Tensor, pc: torch.Tensor, covariance_type: str) -> torch.Tensor:
-    """n×k matrix of log N(x_i; mu_k, Sigma_k) given precision Cholesky factors ``pc``."""
+def log_gaussian(X: torch.Tensor, means: torch.Tensor, pc: torch.Tensor, covariance_type: str,
+                 offset: torch.Tensor | None = None) -> torch.Tensor:
+    """n×k matrix of log N(x_i; mu_k, Sigma_k) (+ ``offset[k]``) given precision Cholesky factors ``pc``."""
     n, d = X.shape
+    const = -0.5 * d * math.log(2 * math.pi)
     if covariance_type == "full":
-        log_det = pc.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        log_det = pc.diagonal(dim1=-2, dim2=-1).log().sum(-1) + const
+        if offset is not None:
+            log_det = log_det + offset
+        if d <= SMALL_D:
+            # -1/2 (x-mu)^T A (x-mu) = <x x^T, -A/2> + <x, A mu> - mu^T A mu / 2: one GEMM on [x x^T, x, 1].
+            A = pc @ pc.mT
+            Am = (A @ means[:, :, None])[..., 0]
+            W = torch.cat([-0.5 * A.reshape(len(A), d * d), Am, (log_det - 0.5 * (means * Am).sum(1))[:, None]], 1)
+            return torch.cat([_outer(X), X, torch.ones(n, 1, dtype=X.dtype)], 1) @ W.T
         y = torch.einsum("nd,kde->nke", X, pc) - torch.einsum("kd,kde->ke", means, pc)[None]
-        maha = (y * y).sum(-1)
-    elif covariance_type == "diag":
+        return -0.5 * (y * y).sum(-1) + log_det
+    if covariance_type == "diag":
         log_det = pc.log().sum(-1)
         maha = (((X[:, None] - means[None]) * pc[None]) ** 2).sum(-1)
     else:
         log_det = d * pc.log()
         maha = ((X[:, None] - means[None]) ** 2).sum(-1) * pc[None] ** 2
-    return -0.5 * (d * math.log(2 * math.pi) + maha) + log_det
+    out = -0.5 * maha + (log_det + const)
+    return out if offset is None else out + offset
 
 
 def n_parameters(k: int, d: int, covariance_type: str) -> int:

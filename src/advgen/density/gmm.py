@@ -134,7 +134,7 @@ class GaussianMixture:
             self._pc = precision_cholesky_from_precisions(self._p_init, self.covariance_type)
 
     def _estimate_weighted_log_prob(self, X: torch.Tensor) -> torch.Tensor:
-        return log_gaussian(X, self._means, self._pc, self.covariance_type) + self._weights.log()
+        return log_gaussian(X, self._means, self._pc, self.covariance_type, offset=self._weights.log())
 
     def _e_step(self, X: torch.Tensor) -> tuple[float, torch.Tensor]:
         wlp = self._estimate_weighted_log_prob(X)
