@@ -96,3 +96,88 @@ def curves(x, ys: dict[str, list], *, xlabel: str, ylabel: str, title: str | Non
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def matrix(values, *, rows, cols, title: str | None = None, xlabel: str = "", ylabel: str = "",
+           fmt: str = "{:.0%}", vmin: float = 0.0, vmax: float = 1.0):
+    """A heat map of a rows×cols table of numbers with each value written in its cell (NaN cells blank)."""
+    v = np.asarray(torch.as_tensor(values, dtype=torch.float64))
+    fig, ax = plt.subplots(figsize=(0.55 * len(cols) + 1.6, 0.45 * len(rows) + 1.2))
+    ax.imshow(np.ma.masked_invalid(v), cmap="viridis", vmin=vmin, vmax=vmax)
+    for (i, j), x in np.ndenumerate(v):
+        if np.isfinite(x):
+            ax.text(j, i, fmt.format(x), ha="center", va="center", fontsize=7,
+                    color="white" if x < vmin + 0.5 * (vmax - vmin) else "black")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols], fontsize=8)
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def histograms(series: dict[str, list], *, xlabel: str, bins: int = 30, title: str | None = None):
+    """Overlaid histograms of several named samples on shared bins."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    data = [np.asarray(v, dtype=float) for v in series.values()]
+    finite = np.concatenate([d[np.isfinite(d)] for d in data]) if data else np.array([0.0])
+    edges = np.histogram_bin_edges(finite, bins=bins)
+    for name, d in zip(series, data):
+        ax.hist(d[np.isfinite(d)], bins=edges, alpha=0.5, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("images")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def outline(ax, color: str = "gold", width: float = 3.0) -> None:
+    """Draw a coloured frame around an image axis (e.g. the samples that pass a threshold)."""
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color(color)
+        spine.set_linewidth(width)
+
+
+def montage(images: torch.Tensor, *, nrow: int, labels=None, row_labels=None, col_labels=None,
+            frames=None, scale: float = 0.9, suptitle: str | None = None, pad: int = 2):
+    """Many small images tiled into one picture (one ``imshow``: fast for 10×10 grids and more).
+
+    ``labels``: a short text per image drawn under it; ``frames``: a boolean per image, True draws a
+    gold frame around it (e.g. the samples above a confidence threshold).
+    """
+    from matplotlib.patches import Rectangle
+
+    imgs = images.detach().cpu().float()
+    n, c, h, w = imgs.shape
+    rows = -(-n // nrow)
+    th = h + pad + (9 if labels is not None else 0)
+    canvas = torch.ones(c, rows * th + pad, nrow * (w + pad) + pad)
+    for i in range(n):
+        r, k = divmod(i, nrow)
+        canvas[:, pad + r * th: pad + r * th + h, pad + k * (w + pad): pad + k * (w + pad) + w] = imgs[i]
+    fig, ax = plt.subplots(figsize=(scale * nrow, scale * rows * th / h + (0.3 if suptitle else 0)))
+    show(ax, canvas)
+    for i in range(n):
+        r, k = divmod(i, nrow)
+        x0, y0 = pad + k * (w + pad), pad + r * th
+        if labels is not None:
+            ax.text(x0 + w / 2, y0 + h + 4, str(labels[i]), ha="center", va="center", fontsize=6)
+        if frames is not None and bool(frames[i]):
+            ax.add_patch(Rectangle((x0 - 1.5, y0 - 1.5), w + 2, h + 2, fill=False,
+                                                      edgecolor="gold", linewidth=2))
+    if row_labels is not None:
+        ax.set_yticks([pad + r * th + h / 2 for r in range(len(row_labels))], [str(v) for v in row_labels],
+                      fontsize=7)
+    if col_labels is not None:
+        ax.set_xticks([pad + k * (w + pad) + w / 2 for k in range(len(col_labels))], [str(v) for v in col_labels],
+                      fontsize=7)
+        ax.xaxis.tick_top()
+    if suptitle:
+        ax.set_title(suptitle, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -13,17 +13,17 @@ tensors come back untouched; random starts take a ``seed``. See :mod:`advgen.att
 """
 from .base import least_likely, random_other, success
 from .carlini_wagner import carlini_wagner_l2
-from .evaluate import AttackReport, confidence, distortion, evaluate, format_table, transfer_matrix
+from .evaluation import AttackReport, confidence, distortion, evaluate, format_table, measure, transfer_matrix
 from .fgsm import fgsm
 from .fooling import fooling_images
-from .iterative import bim, iterative_least_likely
+from .iterative import bim, illc, iterative_least_likely
 from .lbfgs import lbfgs
 from .pgd import pgd
 
 #: The attacks by name, for the command line and experiments.
-ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": iterative_least_likely, "pgd": pgd, "cw": carlini_wagner_l2,
-           "lbfgs": lbfgs}
+#: Each takes ``(model, x, y, ...)``; lbfgs is targeted only, illc picks its own target.
+ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "cw": carlini_wagner_l2, "lbfgs": lbfgs}
 
 __all__ = ["ATTACKS", "AttackReport", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
-           "fgsm", "fooling_images", "format_table", "iterative_least_likely", "lbfgs", "least_likely", "pgd",
+           "fgsm", "fooling_images", "format_table", "illc", "iterative_least_likely", "lbfgs", "least_likely", "measure", "pgd",
            "random_other", "success", "transfer_matrix"]

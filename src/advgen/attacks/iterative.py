@@ -78,3 +78,12 @@ def iterative_least_likely(model, x: torch.Tensor, eps: float = 0.1, *, alpha: f
         return x.clone()
     target = base.least_likely(model, x, batch_size=batch_size or 512)
     return bim(model, x, target, eps, alpha=alpha, steps=steps, targeted=True, batch_size=batch_size)
+
+
+def illc(model, x: torch.Tensor, y=None, eps: float = 0.1, **kwargs) -> torch.Tensor:
+    """:func:`iterative_least_likely` with the common signature ``attack(model, x, y, eps, ...)``.
+
+    ``y`` (the true labels, used by :func:`~advgen.attacks.evaluate` to score it) is ignored:
+    the target is always the least-likely class.
+    """
+    return iterative_least_likely(model, x, eps, **kwargs)

@@ -65,7 +65,7 @@ def _lbfgs(model, x, t, *, c, search_steps, max_iter):
 
 
 def lbfgs(model, x: torch.Tensor, target, *, c: float = 1.0, search_steps: int = 8, max_iter: int = 50,
-          batch_size: int | None = None) -> torch.Tensor:
+          targeted: bool = True, batch_size: int | None = None) -> torch.Tensor:
     """Szegedy et al.'s box-constrained L-BFGS attack towards ``target`` (a class or one per image).
 
     Args:
@@ -75,8 +75,11 @@ def lbfgs(model, x: torch.Tensor, target, *, c: float = 1.0, search_steps: int =
         c: first value (> 0) of the per-image search over the distortion weight c.
         search_steps: rounds of the search over c (each is one L-BFGS-B solve).
         max_iter: L-BFGS-B iterations per solve.
+        targeted: must be True (the attack is targeted; the flag exists for the common signature).
         batch_size: images per solve (``None``: all at once).
     """
+    if targeted is not True:
+        raise ValueError("targeted must be True: the L-BFGS attack moves each image to a given target class")
     c = base.check_positive(c, "c")
     search_steps = _checks.positive_int(search_steps, "search_steps")
     max_iter = _checks.positive_int(max_iter, "max_iter")

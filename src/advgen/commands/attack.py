@@ -51,23 +51,9 @@ def _kwargs(args) -> dict:
     return kw
 
 
-def _attack_fn(method):
-    """The attack with the uniform signature ``f(model, x, y, [eps], targeted=..., **kw)`` evaluate() expects."""
-    from .. import attacks
-
-    if method == "illc":
-        def illc(model, x, y, *, eps, batch_size=None, **kw):
-            return attacks.iterative_least_likely(model, x, eps, batch_size=batch_size, **kw)
-        return illc
-    if method == "lbfgs":
-        def lbfgs(model, x, y, *, targeted=True, batch_size=None, **kw):
-            return attacks.lbfgs(model, x, y, batch_size=batch_size, **kw)
-        return lbfgs
-    return attacks.ATTACKS[method]
-
-
 def attack(args) -> int:
     import json
+    import time
     from pathlib import Path
 
     import torch
@@ -77,50 +63,62 @@ def attack(args) -> int:
     if args.model not in zoo.ENTRIES:
         raise ValueError(f"--model must be one of {', '.join(zoo.ENTRIES)}; got {args.model!r}")
     _checks.positive_int(args.n, "--n")
+    _checks.positive_int(args.batch_size, "--batch-size")
     targeted = args.targeted or args.method == "lbfgs"
     if args.target is not None and not targeted:
         raise ValueError("--target needs --targeted")
     if targeted and args.method == "illc":
         raise ValueError("--targeted does not apply to illc (it targets the least-likely class itself)")
+    kw = _kwargs(args)
     model = zoo.load(args.model, device=args.device)
     ds = data.load(zoo.ENTRIES[args.model].dataset)
     if args.n > len(ds.x_test):
         raise ValueError(f"--n must be at most {len(ds.x_test)} (the test set), got {args.n}")
-    x, y = ds.x_test[:args.n], ds.y_test[:args.n]
+    idx = torch.linspace(0, len(ds.x_test) - 1, args.n).round().long()  # spread over the class-sorted split
+    x, y = ds.x_test[idx], ds.y_test[idx]
     target = None
     if targeted:
         target = (attacks.random_other(y, ds.num_classes, seed=args.seed) if args.target is None
                   else _checks.labels(args.target, len(y), ds.num_classes, "--target"))
-    fn, kw = _attack_fn(args.method), _kwargs(args)
-    eps = None if args.method in ("cw", "lbfgs") else args.eps
-    reports = attacks.evaluate(model, fn, x, y, target=target, eps=eps, batch_size=args.batch_size,
-                               name=args.method, **kw)
-    reports = reports if isinstance(reports, list) else [reports]
-    print(f"{args.method} on {args.model}, {args.n} test images" + (" (targeted)" if targeted else ""))
+    fn = attacks.ATTACKS[args.method]
+    reports, last = [], None
+    for eps in ([None] if args.method in ("cw", "lbfgs") else args.eps):
+        call = dict(kw, batch_size=args.batch_size, **({"eps": eps} if eps is not None else {}),
+                    **({"targeted": True} if targeted else {}))
+        start = time.perf_counter()
+        last = fn(model, x, target if targeted else y, **call)
+        reports.append(attacks.measure(model, x, last, y, target=target, name=args.method, eps=eps,
+                                       seconds=time.perf_counter() - start, batch_size=args.batch_size))
+    print(f"{args.method} on {args.model}, {args.n} test images" + (" (targeted)" if targeted else "")
+          + (f", {json.dumps(kw)}" if kw else ""))
     print(attacks.format_table(reports))
     if args.out:
+        import matplotlib.pyplot as plt
+
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(json.dumps({"model": args.model, "method": args.method, "options": kw,
+                                                     "targeted": targeted, "n": args.n,
                                                      "reports": [r.to_dict() for r in reports]}, indent=2) + "\n")
         k = min(8, args.n)
-        e = reports[-1].eps
-        x_adv = fn(model, x[:k], (target if targeted else y)[:k], **({"eps": e} if e is not None else {}),
-                   **({"targeted": True} if targeted else {}), **kw)
+        pick = torch.linspace(0, args.n - 1, k).round().long()
         with torch.no_grad():
-            p_clean, p_adv = (model(t.to(args.device)).softmax(1).cpu() for t in (x[:k], x_adv))
+            p_clean, p_adv = (model(t[pick].to(args.device)).softmax(1).cpu() for t in (x, last))
         titles = [f"{ds.classes[int(p.argmax())]} {float(p.max()):.0%}" for p in torch.cat([p_clean, p_adv])]
-        delta = (x_adv - x[:k])
+        delta = last[pick] - x[pick]
         scale = float(delta.abs().max()) or 1.0
-        fig = plot.image_grid(torch.cat([x[:k], (0.5 + delta / (2 * scale)).clamp(0, 1), x_adv]), nrow=k,
+        fig = plot.image_grid(torch.cat([x[pick], (0.5 + delta / (2 * scale)).clamp(0, 1), last[pick]]), nrow=k,
                               titles=titles[:k] + [""] * k + titles[k:],
+                              row_labels=["clean", "perturbation", "adversarial"],
                               suptitle=f"{args.method}: clean / perturbation (rescaled) / adversarial")
         fig.savefig(out / "examples.png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
         written = ["report.json", "examples.png"]
         if len(reports) > 1:
             fig = plot.curves([r.eps for r in reports], {args.method: [r.robust_accuracy for r in reports]},
-                              xlabel="eps", ylabel="accuracy", title=f"{args.model}", ylim=(0, 1))
+                              xlabel="eps", ylabel="accuracy", title=args.model, ylim=(0, 1))
             fig.savefig(out / "curve.png", dpi=110, bbox_inches="tight")
+            plt.close(fig)
             written.append("curve.png")
         print(f"wrote {', '.join(str(out / w) for w in written)}")
     return 0

@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 
@@ -68,18 +69,17 @@ class AttackReport:
     mean_confidence: float
     seconds: float
 
+    #: Headers of :meth:`row`.
+    COLUMNS: ClassVar[tuple[str, ...]] = ("attack", "eps", "clean acc", "robust acc", "success", "mean L∞",
+                                          "mean L2", "median L2", "adv conf", "seconds")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
-
-COLUMNS = ("attack", "eps", "clean acc", "robust acc", "success", "mean L∞", "mean L2", "median L2",
-           "adv conf", "seconds")
-
-
-def row(r: AttackReport) -> list:
-    """The report as one table row (the :data:`COLUMNS`)."""
-    return [r.attack, r.eps, r.clean_accuracy, r.robust_accuracy, r.success_rate, r.mean_linf, r.mean_l2,
-            r.median_l2, r.mean_confidence, r.seconds]
+    def row(self) -> list:
+        """The report as one table row under :attr:`COLUMNS`."""
+        return [self.attack, self.eps, self.clean_accuracy, self.robust_accuracy, self.success_rate,
+                self.mean_linf, self.mean_l2, self.median_l2, self.mean_confidence, self.seconds]
 
 
 def format_table(reports: Sequence[AttackReport]) -> str:
@@ -91,8 +91,9 @@ def format_table(reports: Sequence[AttackReport]) -> str:
             return "nan" if math.isnan(v) else f"{v:.4g}"
         return str(v)
 
-    rows = [list(COLUMNS)] + [[cell(v) for v in row(r)] for r in reports]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    cols = AttackReport.COLUMNS
+    rows = [list(cols)] + [[cell(v) for v in r.row()] for r in reports]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
 
@@ -132,18 +133,34 @@ def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=No
                 for e in eps]
     if not callable(attack):
         raise TypeError(f"attack must be a callable attack(model, x, y, ...), got {type(attack).__name__}")
+    k = base.predict(model, x[:1]).shape[1]
+    y = _checks.labels(y, len(x), k, "y").to(x.device)
+    targeted = target is not None
+    if targeted:
+        target = _checks.labels(target, len(x), k, "target").to(x.device)
+        kwargs["targeted"] = True
+    if eps is not None:
+        kwargs["eps"] = base.check_eps(eps)
+    start = time.perf_counter()
+    x_adv = attack(model, x, target if targeted else y, batch_size=batch_size, **kwargs)
+    return measure(model, x, x_adv, y, target=target, name=name or _name(attack), eps=kwargs.get("eps"),
+                   seconds=time.perf_counter() - start, batch_size=batch_size)
+
+
+def measure(model, x: torch.Tensor, x_adv: torch.Tensor, y, *, target=None, name: str = "attack",
+            eps: float | None = None, seconds: float = math.nan, batch_size: int = 256) -> AttackReport:
+    """The :class:`AttackReport` of adversarial examples already made (``evaluate`` without running the attack)."""
+    _checks.model(model)
+    _checks.images(x)
+    _checks.images(x_adv, "x_adv")
+    if x_adv.shape != x.shape:
+        raise ValueError(f"x_adv of shape {tuple(x_adv.shape)} must have the shape of x {tuple(x.shape)}")
     clean = base.predict(model, x, batch_size)
     k = clean.shape[1]
     y = _checks.labels(y, len(x), k, "y").to(clean.device)
     targeted = target is not None
     if targeted:
         target = _checks.labels(target, len(x), k, "target").to(clean.device)
-        kwargs["targeted"] = True
-    if eps is not None:
-        kwargs["eps"] = base.check_eps(eps)
-    start = time.perf_counter()
-    x_adv = attack(model, x, target if targeted else y, batch_size=batch_size, **kwargs)
-    seconds = time.perf_counter() - start
     logits = base.predict(model, x_adv, batch_size)
     attacked = clean.argmax(1) == y
     if targeted:
@@ -154,7 +171,7 @@ def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=No
     conf = logits[ok].softmax(1).amax(1)
     n_att = int(attacked.sum())
     return AttackReport(
-        attack=name or _name(attack), eps=kwargs.get("eps"), targeted=targeted, n=len(x),
+        attack=name, eps=eps, targeted=targeted, n=len(x),
         clean_accuracy=float((clean.argmax(1) == y).float().mean()),
         robust_accuracy=float((logits.argmax(1) == y).float().mean()),
         success_rate=float(ok.sum()) / n_att if n_att else math.nan, n_attacked=n_att,
