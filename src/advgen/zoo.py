@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import os
 import time
 import warnings
@@ -35,6 +36,9 @@ class Entry:
     fit: FitConfig
     min_accuracy: float  # the accuracy this entry promises on the dataset's test split
     description: str
+    # Entries not trained by ``train.fit`` (generators): a module with ``build(entry) -> nn.Module`` and
+    # ``train(model, entry, progress) -> dict`` of metrics for the sidecar; ``fit`` then holds its settings.
+    trainer: str | None = None
 
 
 ENTRIES: dict[str, Entry] = {
@@ -44,6 +48,13 @@ ENTRIES: dict[str, Entry] = {
                          "a second CNN (5×5 kernels, ELU, other seed) for transfer attacks"),
     "mnist-mlp": Entry("mnist_mlp", "mnist", FitConfig(epochs=20, batch_size=64, lr=1e-3, shift=1, seed=2), 0.94,
                        "784-512-256-10 MLP"),
+}
+
+#: Generative entries (not classifiers: no test accuracy), loaded with the same ``load``.
+GENERATORS: dict[str, Entry] = {
+    "mnist-gan": Entry("mnist_dcgan", "mnist", FitConfig(epochs=40, batch_size=64, lr=2e-4, seed=0), 0.0,
+                       "DCGAN generator (64-d normal z -> 1×28×28) for GAN inversion; epochs over MNIST-5k's "
+                       "4,000 training digits", trainer="advgen.restore.gan_zoo"),
 }
 
 
@@ -57,8 +68,10 @@ def path(name: str) -> Path:
 
 
 def _entry(name: str) -> Entry:
+    if name in GENERATORS:
+        return GENERATORS[name]
     if name not in ENTRIES:
-        raise ValueError(f"name must be one of {', '.join(ENTRIES)}; got {name!r}")
+        raise ValueError(f"name must be one of {', '.join([*ENTRIES, *GENERATORS])}; got {name!r}")
     return ENTRIES[name]
 
 
@@ -68,6 +81,8 @@ def build(name: str) -> nn.Module:
     num_classes = data.load(e.dataset).num_classes
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(e.fit.seed)
+        if e.trainer:
+            return importlib.import_module(e.trainer).build(e)
         return nets.ARCHITECTURES[e.architecture](num_classes)
 
 
@@ -87,16 +102,22 @@ def _train(name: str, progress: bool) -> tuple[nn.Module, dict]:
     ds = data.load(e.dataset)
     model = build(name)
     start = time.perf_counter()
-    fit(model, ds.x_train, ds.y_train, e.fit, progress=progress, desc=f"zoo {name}")
+    if e.trainer:
+        scores = importlib.import_module(e.trainer).train(model, e, progress)
+    else:
+        fit(model, ds.x_train, ds.y_train, e.fit, progress=progress, desc=f"zoo {name}")
     seconds = time.perf_counter() - start
-    acc = accuracy(model, ds.x_test, ds.y_test)
+    acc = None if e.trainer else accuracy(model, ds.x_test, ds.y_test)
     meta = {
         "name": name, "architecture": e.architecture, "dataset": e.dataset, "fit": e.fit.to_dict(),
         "seed": e.fit.seed, "data_fingerprint": ds.fingerprint(), "test_accuracy": acc,
         "train_seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(),
         "advgen_version": __version__, "torch_version": torch.__version__,
     }
-    if acc < e.min_accuracy:
+    if e.trainer:
+        del meta["test_accuracy"]
+        meta.update(trainer=e.trainer, **scores)
+    elif acc < e.min_accuracy:
         warnings.warn(f"zoo {name}: test accuracy {acc:.4f} is below the promised {e.min_accuracy}", stacklevel=3)
     return model, meta
 

@@ -56,7 +56,7 @@ def test_bicubic_upscaling(clean):
 
 
 def test_baseline_errors(clean):
-    with pytest.raises(ValueError, match="mask must have the images' height and width 32×32"):
+    with pytest.raises(ValueError, match="mask must have the image's height and width 32×32"):
         restore.inpaint_biharmonic(clean, torch.ones(16, 16))
     with pytest.raises(ValueError, match="same for every channel"):
         restore.inpaint_biharmonic(clean, torch.rand(1, 3, 32, 32).round())

@@ -81,7 +81,7 @@ def test_bad_arguments(G, truth):
     _, x = truth
     with pytest.raises(ValueError, match="not both"):
         invert(G, x, operator=lambda t: t, mask=torch.ones(12, 12), progress=False)
-    with pytest.raises(ValueError, match="mask must have the images' height and width 12×12"):
+    with pytest.raises(ValueError, match="mask must have the image's height and width 12×12"):
         invert(G, x, mask=torch.ones(6, 6), progress=False)
     with pytest.raises(ValueError, match="latent_dim"):
         invert(nn.Linear(3, 3), torch.rand(2, 3), operator=lambda t: t, progress=False)

@@ -10,10 +10,10 @@ from .baselines import (DENOISERS, denoise, denoise_nlm, denoise_tv, denoise_wav
                         inpaint_biharmonic, upscale_bicubic)
 from .dip import TASKS, DIPResult, DIPStep, check_mask, deep_image_prior
 from .inversion import InversionResult, invert
-from .operators import KERNELS, downsample, psnr, random_mask, text_mask
+from .operators import KERNELS, as_mask, downsample, psnr, random_mask, text_mask
 
 __all__ = [
-    "DENOISERS", "KERNELS", "TASKS", "DIPResult", "DIPStep", "InversionResult", "check_mask", "deep_image_prior",
+    "DENOISERS", "KERNELS", "TASKS", "DIPResult", "DIPStep", "InversionResult", "as_mask", "check_mask", "deep_image_prior",
     "denoise", "denoise_nlm", "denoise_tv", "denoise_wavelet", "downsample", "estimate_sigma",
     "inpaint_biharmonic", "invert", "psnr", "random_mask", "text_mask", "upscale_bicubic",
 ]

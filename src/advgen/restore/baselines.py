@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .. import _checks
+from .operators import as_mask
 
 DENOISERS = ("tv", "wavelet", "nlm")
 
@@ -113,20 +114,10 @@ def inpaint_biharmonic(y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def _pixel_mask(mask, y: torch.Tensor) -> np.ndarray:
     """N×H×W 0/1 array from a mask that is the same for every channel."""
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"mask must be a torch.Tensor of 0/1 values, got {type(mask).__name__}")
-    n, c, h, w = y.shape
-    m = mask
-    while m.dim() < 4:
-        m = m.unsqueeze(0)
-    if m.shape[-2:] != (h, w) or m.shape[0] not in (1, n) or m.shape[1] not in (1, c):
-        raise ValueError(f"mask must have the images' height and width {h}×{w} (H×W, 1×1×H×W or N×1×H×W); "
-                         f"got shape {tuple(mask.shape)}")
-    if not torch.isin(m.float(), torch.tensor([0.0, 1.0])).all():
-        raise ValueError("mask must hold only 0 (missing) and 1 (observed)")
-    if m.shape[1] > 1 and not (m == m[:, :1]).all():
+    m = as_mask(mask, y)
+    if not (m == m[:, :1]).all():
         raise ValueError("mask must be the same for every channel (biharmonic inpainting fills whole pixels)")
-    return m[:, 0].expand(n, h, w).detach().cpu().numpy()
+    return m[:, 0].detach().cpu().numpy()
 
 
 def upscale_bicubic(y: torch.Tensor, factor: int) -> torch.Tensor:

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .. import _checks
 from ..nets.skip_unet import SkipUNet
-from .operators import KERNELS, downsample, psnr
+from .operators import KERNELS, as_mask, downsample, psnr
 
 TASKS = ("denoise", "inpaint", "super_resolution")
 BACKTRACK_DB = 5.0  # a drop of the observation PSNR larger than this in one step rolls the weights back
@@ -74,22 +74,11 @@ def _single(y, name: str) -> torch.Tensor:
 
 
 def check_mask(mask, like: torch.Tensor, name: str = "mask") -> torch.Tensor:
-    """A 0/1 mask broadcastable to ``like`` (1×C×H×W): H×W, C×H×W, 1×1×H×W or 1×C×H×W; 1 = observed."""
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of 0/1 values, got {type(mask).__name__}")
-    _, c, h, w = like.shape
-    m = mask
-    while m.dim() < 4:
-        m = m.unsqueeze(0)
-    if m.dim() != 4 or m.shape[0] != 1 or m.shape[-2:] != (h, w) or m.shape[1] not in (1, c):
-        raise ValueError(f"{name} must have the image's height and width {h}×{w} (shape H×W, 1×H×W, C×H×W or "
-                         f"1×C×H×W with C = 1 or {c}); got shape {tuple(mask.shape)}")
-    m = m.float()
-    if not torch.isin(m, torch.tensor([0.0, 1.0])).all():
-        raise ValueError(f"{name} must hold only 0 (missing) and 1 (observed)")
+    """A 0/1 mask for the single image ``like`` (1×C×H×W), expanded; at least one pixel observed."""
+    m = as_mask(mask, like, name)
     if float(m.sum()) == 0:
         raise ValueError(f"{name} marks every pixel missing; nothing is observed")
-    return m.expand(1, c, h, w).contiguous()
+    return m
 
 
 def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tensor | None = None, factor: int = 4,

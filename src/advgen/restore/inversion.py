@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import _checks
+from .operators import as_mask
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def invert(generator: torch.nn.Module, y: torch.Tensor, *, operator: Callable | 
     prior_weight = _checks.nonneg_float(prior_weight, "prior_weight")
     n = len(y)
     if mask is not None:
-        mask = _batch_mask(mask, y)
+        mask = as_mask(mask, y)
     dev = _checks.device_of(generator)
 
     gen = torch.Generator().manual_seed(seed)
@@ -123,18 +124,3 @@ def invert(generator: torch.nn.Module, y: torch.Tensor, *, operator: Callable | 
             image = torch.cat([generator(z_hat[i:i + batch_size].to(dev)).cpu() for i in range(0, n, batch_size)])
     return InversionResult(z_hat, image, losses[win, torch.arange(n)], win)
 
-
-def _batch_mask(mask, y: torch.Tensor) -> torch.Tensor:
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"mask must be a torch.Tensor of 0/1 values, got {type(mask).__name__}")
-    n, c, h, w = y.shape
-    m = mask
-    while m.dim() < 4:
-        m = m.unsqueeze(0)
-    if m.shape[-2:] != (h, w) or m.shape[0] not in (1, n) or m.shape[1] not in (1, c):
-        raise ValueError(f"mask must have the images' height and width {h}×{w} (H×W, 1×C×H×W or N×C×H×W); "
-                         f"got shape {tuple(mask.shape)}")
-    m = m.float()
-    if not torch.isin(m, torch.tensor([0.0, 1.0])).all():
-        raise ValueError("mask must hold only 0 (missing) and 1 (observed)")
-    return m.expand(n, c, h, w).contiguous()

@@ -93,6 +93,27 @@ def downsample(x: torch.Tensor, factor: int, kernel: str = "lanczos3") -> torch.
     return torch.einsum("ik,nckl,jl->ncij", wh, x, ww)
 
 
+def as_mask(mask, like: torch.Tensor, name: str = "mask") -> torch.Tensor:
+    """Check a 0/1 mask (1 = observed, 0 = missing) against images ``like`` (N×C×H×W) and expand it.
+
+    Accepted shapes: H×W, C×H×W, 1×1×H×W, 1×C×H×W, N×1×H×W or N×C×H×W (C may be 1: one mask for
+    all channels). Returns a float N×C×H×W tensor.
+    """
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of 0/1 values, got {type(mask).__name__}")
+    n, c, h, w = like.shape
+    m = mask
+    while m.dim() < 4:
+        m = m.unsqueeze(0)
+    if m.dim() != 4 or m.shape[-2:] != (h, w) or m.shape[0] not in (1, n) or m.shape[1] not in (1, c):
+        raise ValueError(f"{name} must have the image's height and width {h}×{w} (shape H×W, C×H×W or N×C×H×W "
+                         f"with C = 1 or {c}, N = 1 or {n}); got shape {tuple(mask.shape)}")
+    m = m.float()
+    if not torch.isin(m, torch.tensor([0.0, 1.0], device=m.device)).all():
+        raise ValueError(f"{name} must hold only 0 (missing) and 1 (observed)")
+    return m.expand(n, c, h, w).contiguous()
+
+
 def random_mask(shape: tuple[int, int], missing: float, *, channels: int = 1,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """A 1×C×H×W float mask, 1 = observed, 0 = missing, with a fraction ``missing`` of pixels dropped.

@@ -1,0 +1,52 @@
+"""A DCGAN (Radford, Metz & Chintala 2016) sized for 28×28 grey digits, small enough for a CPU.
+
+Generator: z (``latent_dim``, standard normal) -> Linear -> 2·w×7×7 -> BN -> ReLU ->
+ConvTranspose(4, stride 2) -> w×14×14 -> BN -> ReLU -> ConvTranspose(4, stride 2) -> 1×28×28 ->
+sigmoid (images in [0, 1], as every advgen image). Discriminator: Conv(4, stride 2) -> w×14×14 ->
+LeakyReLU(0.2) -> Conv(4, stride 2) -> 2·w×7×7 -> BN -> LeakyReLU(0.2) -> Linear -> one logit.
+The DCGAN rules: strided (transposed) convolutions instead of pooling, batch norm in both nets
+(not on D's input nor G's output), ReLU in G, LeakyReLU in D, weights from N(0, 0.02²).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _init(m: nn.Module) -> nn.Module:
+    for mod in m.modules():
+        if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(mod.weight, 0.0, 0.02)
+            if mod.bias is not None:
+                nn.init.zeros_(mod.bias)
+        elif isinstance(mod, nn.BatchNorm2d):
+            nn.init.normal_(mod.weight, 1.0, 0.02)
+            nn.init.zeros_(mod.bias)
+    return m
+
+
+class MnistGenerator(nn.Module):
+    """z (N×latent_dim) -> N×1×28×28 images in (0, 1); ``latent_dim`` is an attribute (for inversion)."""
+
+    def __init__(self, latent_dim: int = 64, width: int = 32):
+        super().__init__()
+        self.latent_dim, self.width = latent_dim, width
+        self.fc = nn.Linear(latent_dim, 2 * width * 7 * 7)
+        self.net = nn.Sequential(
+            nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Sigmoid(),
+        )
+        _init(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.fc(z.flatten(1)).view(len(z), 2 * self.width, 7, 7))
+
+
+def mnist_discriminator(width: int = 32) -> nn.Sequential:
+    """1×28×28 images in [0, 1] -> one logit each."""
+    return _init(nn.Sequential(
+        nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, inplace=True),
+        nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),
+    ))
