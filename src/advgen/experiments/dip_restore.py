@@ -62,6 +62,7 @@ def _curves(ctx, runs: dict, filename: str, what: str) -> None:
                       title=f"DIP {what}: PSNR over iterations")
     for line in fig.axes[0].lines:
         line.set_marker("")
+    fig.axes[0].legend(fontsize=7)
     ctx.figure(fig, filename, "PSNR against the clean photo of the raw output f(z) and of its exponential average, "
                               "every step. Where the curve peaks and falls, the net has started to fit the "
                               "corruption: the step count is the regulariser (early stopping).")
