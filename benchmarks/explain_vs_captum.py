@@ -13,7 +13,6 @@ the model in the same chunks; advgen / bare shows what the bookkeeping costs.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
@@ -25,12 +24,12 @@ from advgen.explain.occlusion import window_masks
 
 def timed(fn, repeats: int) -> tuple[float, object]:
     fn()  # warm-up
-    times, out = [], None
+    times, out = [], None  # the minimum over repeats: the least disturbed by other load on the machine
     for _ in range(repeats):
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+    return min(times), out
 
 
 def bare_forward(model, x, batch_size=256):
@@ -48,7 +47,7 @@ def bare_forward(model, x, batch_size=256):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 256])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
     model, ds = zoo.load("mnist-cnn"), data.load("mnist")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; ratios are Captum time / advgen time")

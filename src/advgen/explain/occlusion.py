@@ -72,24 +72,31 @@ def _score(logits: torch.Tensor, target: torch.Tensor, score: str) -> torch.Tens
     return logits.gather(1, target[:, None])[:, 0]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def occluded_scores(model, x, target, window, stride, baseline, batch_size, score):
-    """Scores of the clean images (N,) and of every occluded copy (N×P), the grid shape and masks."""
+    """Scores of the clean images (N,) and of every occluded copy (N×P), the grid shape and masks.
+
+    The copies are built by broadcasting (images × positions tiles of at most ``batch_size``),
+    never gathered one by one.
+    """
     dev = _checks.device_of(model)
-    n, c, h, w = x.shape
-    masks, grid = window_masks(h, w, window, stride)
+    n = len(x)
+    masks, grid = window_masks(*x.shape[2:], window, stride)
     p = masks.shape[0]
     x, baseline, masks = x.to(dev), baseline.to(dev), masks.to(dev)
     logits = _checks.forward(model, x)
     target = logits.argmax(1) if target is None else _checks.labels(target, n, logits.shape[1]).to(dev)
     clean = _score(logits, target, score)
-    occluded = torch.empty(n * p, dtype=clean.dtype, device=dev)
-    for start in range(0, n * p, batch_size):
-        rows = torch.arange(start, min(start + batch_size, n * p), device=dev)
-        img, pos = rows // p, rows % p
-        xo = torch.where(masks[pos, None], baseline[img], x[img])
-        occluded[rows] = _score(model(xo), target[img], score)
-    return clean, occluded.view(n, p), grid, masks
+    occluded = torch.empty(n, p, dtype=clean.dtype, device=dev)
+    per_tile_images, per_tile_positions = max(1, batch_size // p), min(p, batch_size)
+    for i in range(0, n, per_tile_images):
+        xi, bi, ti = x[i:i + per_tile_images, None], baseline[i:i + per_tile_images, None], target[i:i + per_tile_images]
+        for j in range(0, p, per_tile_positions):
+            mj = masks[j:j + per_tile_positions, None]
+            xo = torch.where(mj, bi, xi).flatten(0, 1)  # (images·positions)×C×H×W
+            scores = _score(model(xo), ti.repeat_interleave(len(mj)), score)
+            occluded[i:i + len(xi), j:j + len(mj)] = scores.view(len(xi), len(mj))
+    return clean, occluded, grid, masks
 
 
 def occlusion(model, x: torch.Tensor, target=None, *, window=(7, 7), stride=(3, 3), baseline=0.0,

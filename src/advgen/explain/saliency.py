@@ -35,15 +35,13 @@ def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: s
     dev = _checks.device_of(model)
     grads = []
     with _checks.frozen(model):
-        if target is not None:
-            with torch.no_grad():
-                k = _checks.forward(model, x[:1].to(dev)).shape[1]
-            target = _checks.labels(target, len(x), k)
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size].detach().to(dev).requires_grad_(True)
             with torch.enable_grad():
                 out = _checks.forward(model, xb)
-                t = out.argmax(1) if target is None else target[i:i + batch_size].to(dev)
+                if i == 0 and target is not None:
+                    target = _checks.labels(target, len(x), out.shape[1]).to(dev)
+                t = out.argmax(1) if target is None else target[i:i + batch_size]
                 (g,) = torch.autograd.grad(out.gather(1, t[:, None]).sum(), xb)
             grads.append(g)
     g = torch.cat(grads)
