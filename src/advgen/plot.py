@@ -102,13 +102,16 @@ def matrix(values, *, rows, cols, title: str | None = None, xlabel: str = "", yl
            fmt: str = "{:.0%}", vmin: float = 0.0, vmax: float = 1.0):
     """A heat map of a rows×cols table of numbers with each value written in its cell (NaN cells blank)."""
     v = np.asarray(torch.as_tensor(values, dtype=torch.float64))
-    fig, ax = plt.subplots(figsize=(0.55 * len(cols) + 1.6, 0.45 * len(rows) + 1.2))
+    cell = max(0.55, 0.09 * max(len(str(c)) for c in cols))
+    fig, ax = plt.subplots(figsize=(cell * len(cols) + 1.6, 0.45 * len(rows) + 1.4))
     ax.imshow(np.ma.masked_invalid(v), cmap="viridis", vmin=vmin, vmax=vmax)
     for (i, j), x in np.ndenumerate(v):
         if np.isfinite(x):
             ax.text(j, i, fmt.format(x), ha="center", va="center", fontsize=7,
                     color="white" if x < vmin + 0.5 * (vmax - vmin) else "black")
-    ax.set_xticks(range(len(cols)), [str(c) for c in cols], fontsize=8)
+    long = max(len(str(c)) for c in cols) > 3
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols], fontsize=8, rotation=30 if long else 0,
+                  ha="right" if long else "center")
     ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -1,0 +1,207 @@
+"""advgen.attacks against torchattacks, the Adversarial Robustness Toolbox and Foolbox.
+
+Same model (zoo ``mnist-cnn``), same 256 MNIST test digits, same settings, one CPU thread:
+
+1. Equivalence: FGSM, BIM and PGD without random start give the same x_adv as torchattacks
+   (max |Δ| ≤ 1e-6 is required). Conventions we match: torchattacks' BIM step count
+   int(min(255ε + 4, 1.25·255ε)) and its clip of the iterate, PGD's projection of δ = x' − x
+   before clipping to [0, 1]. (ART and Foolbox differ: ART's BIM is PGD with ``eps_step`` and no
+   random init; Foolbox's BIM/PGD project δ as PGD does; so only torchattacks is asked to agree
+   to 1e-6, the others are timed.)
+2. Carlini–Wagner L2: success and mean L2 beside each peer (with binary search where the peer
+   has one; torchattacks' ``CW`` has none, so it gets one fixed c and the same gradient budget).
+3. Time ratios (best of ``--repeats`` runs, interleaved): peer time / advgen time (> 1: advgen is
+   faster), and advgen time / bare cost, the bare cost being the number of forward passes the
+   attack made × one forward + backward (input gradient only) on the same batch.
+
+Run in the benchmark environment:  /work/benchvenv/bin/python benchmarks/attacks_vs_peers.py
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from advgen import attacks, data, zoo
+
+warnings.filterwarnings("ignore")
+
+
+class Counter:
+    """Counts full-batch forward passes of the model (ART calls the layers itself: not counted)."""
+
+    def __init__(self, model, batch: int):
+        self.n, self.batch = 0, batch
+        model.register_forward_pre_hook(self)
+
+    def __call__(self, module, args):
+        self.n += int(args[0].shape[0] == self.batch)
+
+
+def bare(model, x, y, reps: int) -> float:
+    """Seconds of one forward + backward (gradient w.r.t. the input only), best of ``reps``."""
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        xr = x.detach().requires_grad_(True)
+        torch.autograd.grad(F.cross_entropy(model(xr), y, reduction="sum"), xr)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def timed(fn, counter, repeats: int):
+    best, out, calls = float("inf"), None, 0
+    for _ in range(repeats):
+        counter.n = 0
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+        calls = counter.n
+    return out, best, calls
+
+
+def peers(model, x, y, args):
+    """name -> {library -> callable returning x_adv as a torch tensor}."""
+    import foolbox as fb
+    import torchattacks as ta
+    from art.attacks.evasion import (BasicIterativeMethod, CarliniL2Method, FastGradientMethod,
+                                     ProjectedGradientDescent)
+    from art.estimators.classification import PyTorchClassifier
+
+    eps, bim_eps, alpha, steps = 0.3, args.bim_eps, 0.01, args.pgd_steps
+    cw = dict(steps=args.cw_steps, lr=args.cw_lr, binary_search_steps=args.cw_search, c=1e-2)
+    art_clf = PyTorchClassifier(model, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]),
+                                nb_classes=10, clip_values=(0.0, 1.0))
+    fmodel = fb.PyTorchModel(model, bounds=(0, 1))
+    xn, yn = x.numpy(), y.numpy()
+    bs = len(x)
+
+    def art(attack):
+        return lambda: torch.from_numpy(attack.generate(xn, yn))
+
+    def foolbox(attack, e):
+        return lambda: attack(fmodel, x, y, epsilons=e)[1]
+
+    bim_steps = int(min(bim_eps * 255 + 4, 1.25 * bim_eps * 255))
+    ta_cw = ta.CW(model, c=1.0, kappa=0, steps=cw["steps"] * cw["binary_search_steps"], lr=cw["lr"])
+    return {
+        "FGSM": {
+            "advgen": lambda: attacks.fgsm(model, x, y, eps),
+            "torchattacks": lambda: ta.FGSM(model, eps=eps)(x, y),
+            "ART": art(FastGradientMethod(art_clf, eps=eps, batch_size=bs)),
+            "Foolbox": foolbox(fb.attacks.FGSM(), eps),
+        },
+        f"BIM (ε={bim_eps}, {bim_steps} steps)": {
+            "advgen": lambda: attacks.bim(model, x, y, bim_eps, alpha=1 / 255),
+            "torchattacks": lambda: ta.BIM(model, eps=bim_eps, alpha=1 / 255, steps=0)(x, y),
+            "ART": art(BasicIterativeMethod(art_clf, eps=bim_eps, eps_step=1 / 255, max_iter=bim_steps,
+                                            batch_size=bs, verbose=False)),
+            "Foolbox": foolbox(fb.attacks.LinfBasicIterativeAttack(abs_stepsize=1 / 255, steps=bim_steps), bim_eps),
+        },
+        f"PGD-{steps} (no random start)": {
+            "advgen": lambda: attacks.pgd(model, x, y, eps, alpha=alpha, steps=steps, random_start=False),
+            "torchattacks": lambda: ta.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=False)(x, y),
+            "ART": art(ProjectedGradientDescent(art_clf, eps=eps, eps_step=alpha, max_iter=steps, num_random_init=0,
+                                                batch_size=bs, verbose=False)),
+            "Foolbox": foolbox(fb.attacks.LinfPGD(abs_stepsize=alpha, steps=steps, random_start=False), eps),
+        },
+        "CW-L2": {
+            "advgen": lambda: attacks.carlini_wagner_l2(model, x, y, **cw),
+            "torchattacks (no search, c=1)": lambda: ta_cw(x, y),
+            "ART": art(CarliniL2Method(art_clf, learning_rate=cw["lr"], binary_search_steps=cw["binary_search_steps"],
+                                       max_iter=cw["steps"], initial_const=cw["c"], batch_size=bs, verbose=False)),
+            "Foolbox": foolbox(fb.attacks.L2CarliniWagnerAttack(binary_search_steps=cw["binary_search_steps"],
+                                                                steps=cw["steps"], stepsize=cw["lr"],
+                                                                initial_const=cw["c"]), None),
+        },
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=256)
+    p.add_argument("--repeats", type=int, default=3, help="timing repeats for FGSM/BIM/PGD (best is kept)")
+    p.add_argument("--bim-eps", type=float, default=0.1)
+    p.add_argument("--pgd-steps", type=int, default=40)
+    p.add_argument("--cw-steps", type=int, default=100)
+    p.add_argument("--cw-search", type=int, default=5)
+    p.add_argument("--cw-lr", type=float, default=0.1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--skip-art-cw", action="store_true", help="ART's CW is numpy-based and slow")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    import art
+    import foolbox
+    import torchattacks
+
+    model = zoo.load("mnist-cnn", progress=False).eval()
+    ds = data.load("mnist")
+    idx = torch.linspace(0, len(ds.x_test) - 1, args.n).round().long()
+    x, y = ds.x_test[idx].contiguous(), ds.y_test[idx].contiguous()
+    counter = Counter(model, len(x))
+    table = peers(model, x, y, args)
+    one = bare(zoo.load("mnist-cnn", progress=False).eval().requires_grad_(False), x, y, 5)
+    print(f"torch {torch.__version__}, torchattacks {torchattacks.__version__}, ART {art.__version__}, "
+          f"foolbox {foolbox.__version__}; {args.n} MNIST test digits, mnist-cnn, {torch.get_num_threads()} thread(s)")
+    print(f"bare forward+backward (input gradient) on the batch: {one * 1e3:.1f} ms\n")
+
+    rows = []
+    for attack, libs in table.items():
+        reps = 1 if attack.startswith("CW") else args.repeats
+        results = {}
+        for _ in range(reps):  # interleave libraries so load changes hit all alike
+            for lib, fn in libs.items():
+                if lib == "ART" and attack.startswith("CW") and args.skip_art_cw:
+                    continue
+                out, sec, calls = timed(fn, counter, 1)
+                prev = results.get(lib)
+                results[lib] = (out, min(sec, prev[1]) if prev else sec, calls)
+        ours, t_ours, calls = results["advgen"]
+        with torch.no_grad():
+            pred = {lib: model(r[0]).argmax(1) for lib, r in results.items()}
+        clean_ok = model(x).argmax(1) == y
+        for lib, (out, sec, n_fwd) in results.items():
+            ok = (pred[lib] != y) & clean_ok
+            l2 = (out - x).flatten(1).norm(dim=1)[ok]
+            diff = float((out - ours).abs().max()) if lib == "torchattacks" and not attack.startswith("CW") else None
+            rows.append([attack, lib, sec, t_ours / sec if lib != "advgen" else 1.0, sec / t_ours, n_fwd or None,
+                         sec / (n_fwd * one) if n_fwd else float("nan"),
+                         float(ok.sum()) / float(clean_ok.sum()), float(l2.mean()) if len(l2) else float("nan"), diff])
+    head = ["attack", "library", "seconds", "advgen/lib", "lib/advgen", "forwards", "time/bare", "success",
+            "mean L2", "max|Δ| vs advgen"]
+    fmt = lambda v: "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))  # noqa: E731
+    cells = [head] + [[fmt(v) for v in r] for r in rows]
+    w = [max(len(c[i]) for c in cells) for i in range(len(head))]
+    for i, c in enumerate(cells):
+        print("  ".join(v.rjust(k) if j > 1 else v.ljust(k) for j, (v, k) in enumerate(zip(c, w))))
+        if i == 0:
+            print("  ".join("-" * k for k in w))
+
+    print("\nChecks:")
+    ok_all = True
+    for r in rows:
+        if r[9] is not None:
+            good = r[9] <= 1e-6
+            ok_all &= good
+            print(f"  {r[0]}: max |advgen − torchattacks| = {r[9]:.2e} {'<= 1e-6 OK' if good else '> 1e-6 FAIL'}")
+    for attack in table:
+        sub = [r for r in rows if r[0] == attack]
+        ours = next(r for r in sub if r[1] == "advgen")
+        slower = [r[1] for r in sub if r[1] != "advgen" and r[2] < ours[2]]
+        print(f"  {attack}: advgen time/bare = {ours[6]:.3f}; "
+              + ("fastest" if not slower else f"slower than {', '.join(slower)}"))
+        if attack.startswith("CW"):
+            peers_ok = [r for r in sub if r[1] != "advgen" and not r[1].startswith("torchattacks")]
+            best = max(peers_ok, key=lambda r: (r[7], -r[8]), default=None)
+            if best:
+                print(f"  CW: advgen success {ours[7]:.3f}, mean L2 {ours[8]:.3f}; best peer ({best[1]}) success "
+                      f"{best[7]:.3f}, mean L2 {best[8]:.3f}; L2 ratio {ours[8] / best[8]:.3f}")
+    print("  equivalence:", "all within 1e-6" if ok_all else "NOT all within 1e-6")
+
+
+if __name__ == "__main__":
+    main()
