@@ -19,6 +19,7 @@ def register(sub) -> None:
     p.add_argument("--no-random-start", action="store_true", help="pgd: start at x instead of a random point")
     p.add_argument("--c", type=float, help="cw/lbfgs initial trade-off constant (cw 1e-2, lbfgs 1)")
     p.add_argument("--kappa", type=float, default=0.0, help="cw confidence margin (default 0)")
+    p.add_argument("--lr", type=float, help="cw Adam learning rate (default 0.01)")
     p.add_argument("--binary-search-steps", type=int, default=9, help="cw rounds of the search over c (default 9)")
     p.add_argument("--targeted", action="store_true", help="targeted attack (lbfgs always is)")
     p.add_argument("--target", type=int,
@@ -48,6 +49,10 @@ def _kwargs(args) -> dict:
         kw["c"] = args.c
     if m == "cw":
         kw.update(kappa=args.kappa, binary_search_steps=args.binary_search_steps)
+        if args.lr is not None:
+            kw["lr"] = args.lr
+    elif args.lr is not None:
+        raise ValueError(f"--lr applies to cw, not {m}")
     return kw
 
 
