@@ -14,7 +14,6 @@ A small ``reg_covar`` is added to the diagonal so the covariance stays positive 
 """
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -26,21 +25,10 @@ COVARIANCE_TYPES = ("full", "diag", "spherical")
 DTYPE = torch.float64
 
 
-@contextlib.contextmanager
 def threads_for(work: int, limit: int = 1 << 20):
-    """Run small vectorised work (``work`` = n·k entries) on one thread, restoring the setting after.
-
-    EM's element-wise passes are memory-bound; below about a million entries torch's fork/join
-    costs more than it saves, and on a busy machine it can cost 20× (measured on 2 shared cores).
-    """
-    before = torch.get_num_threads()
-    if work <= limit and before > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+    """One thread for small vectorised work (``work`` = n·k entries): EM's element-wise passes are
+    memory-bound, and below about a million entries torch's fork/join costs more than it saves."""
+    return _checks.num_threads(1 if work <= limit else None)
 
 
 def as_data(X, name: str = "X", min_samples: int = 1, n_features: int | None = None) -> torch.Tensor:
