@@ -86,12 +86,12 @@ def prepare(model, x, y, targeted: bool, batch_size: int | None = None,
         raise TypeError(f"targeted must be True or False, got {targeted!r}")
     if batch_size is not None:
         _checks.positive_int(batch_size, "batch_size")
-    logits = predict(model, x[:1])
     if y is None:
         if targeted:
             raise ValueError(f"{name} must hold the target classes when targeted=True, got None")
         return x, predict(model, x).argmax(1)
-    return x, _checks.labels(y, len(x), logits.shape[1], name).to(x.device)
+    num_classes = predict(model, x[:1]).shape[1]
+    return x, _checks.labels(y, len(x), num_classes, name).to(x.device)
 
 
 def check_eps(eps, name: str = "eps") -> float:
