@@ -45,3 +45,13 @@ __all__ = [
     "load_idx_folder", "load_image_folder", "load_npz", "load_path", "read_idx",
     "MIXTURES", "Mixture", "mixture",
 ]
+
+from .stacked import stacked_mnist, stacked_mnist_sampler  # noqa: E402  (stacked MNIST, issue 7)
+
+__all__ += ["stacked_mnist", "stacked_mnist_sampler"]
+
+from .angle_radius import AngleRadius, angle_radius  # noqa: E402  (disentanglement, issue 8)
+from .dsprites import DSprites, dsprites  # noqa: E402
+from .factors import FactorDataset  # noqa: E402
+
+__all__ += ["AngleRadius", "DSprites", "FactorDataset", "angle_radius", "dsprites"]
