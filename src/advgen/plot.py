@@ -52,14 +52,19 @@ def image_grid(images: torch.Tensor, *, nrow: int | None = None, titles=None, sc
     return fig
 
 
-def overlay(ax, img: torch.Tensor, heat: torch.Tensor, *, alpha: float = 0.5, title: str | None = None) -> None:
-    """The image in grey with a heat map (H×W, any scale, upsampled to the image) on top."""
+def overlay(ax, img: torch.Tensor, heat: torch.Tensor, *, alpha: float = 0.5, title: str | None = None,
+            vrange: tuple[float, float] | None = None) -> None:
+    """The image in grey with a heat map (H×W, upsampled to the image) on top.
+
+    The colour scale spans the map's own range, or ``vrange`` (e.g. (0, 1) for probabilities).
+    """
     a = to_numpy_image(img)
     grey = a if a.ndim == 2 else a.mean(-1)
     h = heat.detach().cpu().float()
     h = h.reshape(h.shape[-2:]) if h.dim() > 2 else h
     ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
-    ax.imshow(h.numpy(), cmap=HEAT, alpha=alpha, interpolation="nearest",
+    lo, hi = vrange if vrange is not None else (None, None)
+    ax.imshow(h.numpy(), cmap=HEAT, alpha=alpha, interpolation="nearest", vmin=lo, vmax=hi,
               extent=(-0.5, grey.shape[1] - 0.5, grey.shape[0] - 0.5, -0.5))
     ax.set_xticks([])
     ax.set_yticks([])
@@ -67,14 +72,18 @@ def overlay(ax, img: torch.Tensor, heat: torch.Tensor, *, alpha: float = 0.5, ti
         ax.set_title(title, fontsize=8)
 
 
-def heatmaps(images: torch.Tensor, maps: dict[str, torch.Tensor], *, titles=None, scale: float = 1.3):
-    """Rows: the images, then one overlay row per named map (N×1×H×W or N×h×w each)."""
+def heatmaps(images: torch.Tensor, maps: dict[str, torch.Tensor], *, titles=None, scale: float = 1.3,
+             ranges: dict[str, tuple[float, float]] | None = None):
+    """Rows: the images, then one overlay row per named map (N×1×H×W or N×h×w each).
+
+    ``ranges`` fixes the colour scale of some maps (by name); the others use each map's own range.
+    """
     n = len(images)
     fig, axes = plt.subplots(1 + len(maps), n, figsize=(scale * n, scale * (1 + len(maps))), squeeze=False)
     for j in range(n):
         show(axes[0, j], images[j], titles[j] if titles is not None else None)
         for i, (name, m) in enumerate(maps.items(), start=1):
-            overlay(axes[i, j], images[j], m[j])
+            overlay(axes[i, j], images[j], m[j], vrange=(ranges or {}).get(name))
             if j == 0:
                 axes[i, 0].set_ylabel(name, fontsize=8)
     fig.tight_layout()

@@ -28,9 +28,11 @@ def explain_mnist(ctx):
     occ = explain.occlusion(model, x, pred, window=window, stride=stride, baseline=0.5)[:, :1]
     pmap = explain.occlusion_map(model, x, pred, window=window, stride=stride, baseline=0.5)
     titles = [f"{int(t)}: {ds.classes[int(p)]} {float(probs[i, p]):.0%}" for i, (t, p) in enumerate(zip(y, pred))]
-    ctx.figure(plot.heatmaps(x, {"saliency": sal, "occlusion": occ, "P(class)\noccluded": pmap}, titles=titles),
+    maps = {"saliency": sal, "occlusion": occ, "P(class)\noccluded": pmap}
+    ctx.figure(plot.heatmaps(x, maps, titles=titles, ranges={"P(class)\noccluded": (0.0, 1.0)}),
                "maps.png", "Rows: test digit (true: predicted, confidence); |∂score/∂x| saliency; occlusion "
-               "attribution (red = evidence); probability of the predicted class with the occluder at each position.")
+               "attribution (red = evidence); probability of the predicted class with the occluder at each position "
+               "(blue 0, red 1).")
     # How concentrated the explanation is: occluding the most salient pixels should hurt most.
     drop = pmap.flatten(1).min(1).values
     ctx.table("Per digit", ["digit", "predicted", "confidence", "min P(class) occluded"],
