@@ -39,6 +39,9 @@ class Entry:
     # Entries not trained by ``train.fit`` (generators): a module with ``build(entry) -> nn.Module`` and
     # ``train(model, entry, progress) -> dict`` of metrics for the sidecar; ``fit`` then holds its settings.
     trainer: str | None = None
+    # Settings of such a trainer beyond ``fit`` (pairs, e.g. a defense's eps), recorded in the sidecar and checked
+    # on load; a classifier (in ENTRIES) with a trainer still gets its test accuracy measured.
+    options: tuple = ()
 
 
 ENTRIES: dict[str, Entry] = {
@@ -48,6 +51,20 @@ ENTRIES: dict[str, Entry] = {
                          "a second CNN (5×5 kernels, ELU, other seed) for transfer attacks"),
     "mnist-mlp": Entry("mnist_mlp", "mnist", FitConfig(epochs=20, batch_size=64, lr=1e-3, shift=1, seed=2), 0.94,
                        "784-512-256-10 MLP"),
+    # Defended classifiers (advgen.defenses; train_seconds in the sidecar, tens of minutes on 2 busy cores).
+    "mnist-cnn-pgd": Entry("mnist_cnn", "mnist", FitConfig(epochs=15, batch_size=64, lr=2e-3, shift=2, seed=0), 0.95,
+                           "mnist-cnn trained by Madry's min-max against PGD-5 (eps 0.3, alpha 0.15, eps warm-up "
+                           "over 3 epochs); resumable from NAME.ckpt", trainer="advgen.defenses.zoo_train",
+                           options=(("method", "adversarial"), ("attack", "pgd"), ("eps", 0.3), ("alpha", 0.15),
+                                    ("steps", 5), ("mix", 0.0), ("warmup", 3.0))),
+    "mnist-cnn-fgsm": Entry("mnist_cnn", "mnist", FitConfig(epochs=12, batch_size=64, lr=2e-3, shift=2, seed=0), 0.93,
+                            "mnist-cnn trained on Goodfellow's mixed objective 0.5·J(x) + 0.5·J(FGSM(x), eps 0.3)",
+                            trainer="advgen.defenses.zoo_train",
+                            options=(("method", "adversarial"), ("attack", "fgsm"), ("eps", 0.3), ("mix", 0.5))),
+    "mnist-cnn-distilled": Entry("mnist_cnn", "mnist", FitConfig(epochs=12, batch_size=64, lr=2e-3, shift=2, seed=0),
+                                 0.97, "mnist-cnn defensively distilled at T = 100 (teacher and student at T, "
+                                 "deployed at T = 1)", trainer="advgen.defenses.zoo_train",
+                                 options=(("method", "distill"), ("temperature", 100.0))),
 }
 
 #: Generative entries (not classifiers: no test accuracy), loaded with the same ``load``.
@@ -55,6 +72,9 @@ GENERATORS: dict[str, Entry] = {
     "mnist-gan": Entry("mnist_dcgan", "mnist", FitConfig(epochs=40, batch_size=64, lr=2e-4, seed=0), 0.0,
                        "DCGAN generator (64-d normal z -> 1×28×28) for GAN inversion; epochs over MNIST-5k's "
                        "4,000 training digits", trainer="advgen.restore.gan_zoo"),
+    "mnist-ae": Entry("mnist_ae", "mnist", FitConfig(epochs=30, batch_size=64, lr=2e-3, seed=0), 0.0,
+                      "convolutional autoencoder (32-d latent) trained with squared loss; encoder and decoder "
+                      "exposed as .encoder/.decoder for latent attacks", trainer="advgen.nets.autoencoder"),
 }
 
 
@@ -107,24 +127,28 @@ def _train(name: str, progress: bool) -> tuple[nn.Module, dict]:
     else:
         fit(model, ds.x_train, ds.y_train, e.fit, progress=progress, desc=f"zoo {name}")
     seconds = time.perf_counter() - start
-    acc = None if e.trainer else accuracy(model, ds.x_test, ds.y_test)
+    acc = accuracy(model, ds.x_test, ds.y_test) if name in ENTRIES else None
     meta = {
         "name": name, "architecture": e.architecture, "dataset": e.dataset, "fit": e.fit.to_dict(),
         "seed": e.fit.seed, "data_fingerprint": ds.fingerprint(), "test_accuracy": acc,
         "train_seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(),
         "advgen_version": __version__, "torch_version": torch.__version__,
     }
+    if e.options:
+        meta["options"] = dict(e.options)
     if e.trainer:
-        del meta["test_accuracy"]
+        if acc is None:
+            del meta["test_accuracy"]
         meta.update(trainer=e.trainer, **scores)
-    elif acc < e.min_accuracy:
+    if acc is not None and acc < e.min_accuracy:
         warnings.warn(f"zoo {name}: test accuracy {acc:.4f} is below the promised {e.min_accuracy}", stacklevel=3)
     return model, meta
 
 
 def _fresh(name: str, meta: dict) -> bool:
     e = _entry(name)
-    return meta.get("name") == name and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
+    return (meta.get("name") == name and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
+            and meta.get("options", {}) == dict(e.options))
 
 
 def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False, progress: bool = True) -> nn.Module:

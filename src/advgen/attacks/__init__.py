@@ -27,3 +27,11 @@ ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "cw": carlini_wag
 __all__ = ["ATTACKS", "AttackReport", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
            "fgsm", "fooling_images", "format_table", "illc", "iterative_least_likely", "lbfgs", "least_likely", "measure", "pgd",
            "random_other", "success", "transfer_matrix"]
+
+# Black-box, physical-world and autoencoder attacks (issue 4).
+from .blackbox import Oracle, Substitute, train_substitute, transfer_rate  # noqa: E402
+from .latent import latent_attack, latent_distance  # noqa: E402
+from .physical import Transforms, destruction_rate, eot  # noqa: E402
+
+__all__ += ["Oracle", "Substitute", "Transforms", "destruction_rate", "eot", "latent_attack", "latent_distance",
+            "train_substitute", "transfer_rate"]
