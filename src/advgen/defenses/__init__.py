@@ -1,0 +1,21 @@
+"""Defenses against adversarial examples, and the evidence of when they fail.
+
+- :func:`adversarial_training`: Goodfellow et al.'s mixed objective (``mix=0.5``, FGSM) and
+  Madry et al.'s min-max (``mix=0``, PGD), on the shared loop :func:`advgen.train.fit` with
+  checkpoint/resume.
+- :func:`defensive_distillation`: Papernot et al. 2016 with an explicit temperature
+  (:class:`Temperature`): teacher at T, soft labels at T, student at T, deployed at T = 1.
+- :func:`masking_report`: symptoms of gradient masking (Athalye et al. 2018, Carlini et al. 2019).
+
+>>> from advgen import data, defenses, nets
+>>> model = nets.mnist_cnn()
+>>> defenses.adversarial_training(model, data.load("mnist"), attack="pgd", mix=0.0, steps=7, alpha=0.1, epochs=20)
+>>> print(defenses.masking_report(model, x, y).summary())
+"""
+from .adversarial_training import AdvTrainConfig, adversarial_loss, adversarial_training
+from .distillation import DistillResult, Temperature, defensive_distillation, distillation_loss, soft_labels
+from .masking import FLAGS, LogitScale, MaskingReport, masking_report
+
+__all__ = ["AdvTrainConfig", "DistillResult", "FLAGS", "LogitScale", "MaskingReport", "Temperature",
+           "adversarial_loss", "adversarial_training", "defensive_distillation", "distillation_loss",
+           "masking_report", "soft_labels"]
