@@ -122,11 +122,15 @@ def upscale(G: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def sharpness(x: torch.Tensor) -> torch.Tensor:
-    """Mean Sobel gradient magnitude of each image (channels averaged first): higher is sharper."""
+    """Mean Sobel gradient magnitude of each image (channels averaged first): higher is sharper.
+
+    Per pixel sqrt(gx² + gy²) with the kernels [1, 2, 1]/4 ⊗ [1, 0, −1]: scikit-image's
+    ``filters.sobel`` times sqrt 2.
+    """
     _checks.images(x, "x")
     g = x.mean(1, keepdim=True)
     k = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], dtype=g.dtype) / 4
-    gp = F.pad(g, (1, 1, 1, 1), mode="reflect")
+    gp = F.pad(g, (1, 1, 1, 1), mode="replicate")  # = scikit-image's "reflect" for a 1-pixel border
     gx = F.conv2d(gp, k[None, None])
     gy = F.conv2d(gp, k.T[None, None])
     return (gx**2 + gy**2).sqrt().mean((1, 2, 3))
