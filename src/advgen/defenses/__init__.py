@@ -5,6 +5,7 @@
   checkpoint/resume.
 - :func:`defensive_distillation`: Papernot et al. 2016 with an explicit temperature
   (:class:`Temperature`): teacher at T, soft labels at T, student at T, deployed at T = 1.
+- :func:`evaluate_defense`: one row of the defenses table (FGSM, PGD with restarts, CW-L2, masking).
 - :func:`masking_report`: symptoms of gradient masking (Athalye et al. 2018, Carlini et al. 2019).
 
 >>> from advgen import data, defenses, nets
@@ -13,9 +14,10 @@
 >>> print(defenses.masking_report(model, x, y).summary())
 """
 from .adversarial_training import AdvTrainConfig, adversarial_loss, adversarial_training
+from .evaluation import evaluate_defense, pgd_restarts
 from .distillation import DistillResult, Temperature, defensive_distillation, distillation_loss, soft_labels
 from .masking import FLAGS, LogitScale, MaskingReport, masking_report
 
 __all__ = ["AdvTrainConfig", "DistillResult", "FLAGS", "LogitScale", "MaskingReport", "Temperature",
-           "adversarial_loss", "adversarial_training", "defensive_distillation", "distillation_loss",
-           "masking_report", "soft_labels"]
+           "adversarial_loss", "adversarial_training", "defensive_distillation", "distillation_loss", "evaluate_defense",
+           "masking_report", "pgd_restarts", "soft_labels"]
