@@ -1,0 +1,83 @@
+"""``advgen blackbox``: Papernot et al.'s substitute attack on a zoo model seen only through its labels.
+
+    advgen blackbox --oracle mnist-cnn --rounds 6 --eps 0.3
+    advgen blackbox --oracle mnist-mlp --substitute mnist_cnn --reservoir 300 --out runs/bb
+"""
+from __future__ import annotations
+
+from ._common import add_device, add_seed
+
+
+def register(sub) -> None:
+    p = sub.add_parser("blackbox", help="black-box attack: train a substitute from oracle labels, transfer FGSM")
+    p.add_argument("--oracle", default="mnist-cnn", help="zoo classifier attacked through its labels (default mnist-cnn)")
+    p.add_argument("--substitute", default="mnist_cnn_b",
+                   help="untrained architecture of the substitute (default mnist_cnn_b)")
+    p.add_argument("--seed-images", type=int, default=150,
+                   help="attacker's initial images, spread over the test split (default 150, as the paper)")
+    p.add_argument("--rounds", type=int, default=6, help="augmentation rounds ρ (default 6)")
+    p.add_argument("--lam", type=float, default=0.1, help="augmentation step λ (default 0.1)")
+    p.add_argument("--tau", type=int, default=3, help="flip the sign of λ every τ rounds (default 3)")
+    p.add_argument("--epochs", type=int, default=10, help="substitute training epochs per round (default 10)")
+    p.add_argument("--reservoir", type=int, help="add at most this many new points per round (default: double)")
+    p.add_argument("--eps", type=float, nargs="+", default=[0.3], help="FGSM L∞ radii on the substitute (default 0.3)")
+    p.add_argument("--out", help="folder for report.json (default: print only)")
+    add_seed(p)
+    add_device(p)
+    p.set_defaults(func=blackbox)
+
+
+def blackbox(args) -> int:
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from .. import _checks, attacks, data, nets, zoo
+    from ..attacks.blackbox import Oracle, train_substitute, transfer_rate
+
+    if args.oracle not in zoo.ENTRIES:
+        raise ValueError(f"--oracle must be one of {', '.join(zoo.ENTRIES)}; got {args.oracle!r}")
+    if args.substitute not in nets.ARCHITECTURES:
+        raise ValueError(f"--substitute must be one of {', '.join(nets.ARCHITECTURES)}; got {args.substitute!r}")
+    _checks.positive_int(args.seed_images, "--seed-images")
+    for e in args.eps:
+        _checks.nonneg_float(e, "--eps")
+    ds = data.load(zoo.ENTRIES[args.oracle].dataset)
+    if args.seed_images >= len(ds.x_test):
+        raise ValueError(f"--seed-images must be below {len(ds.x_test)} (the rest of the test split is held out)")
+    model = zoo.load(args.oracle, device=args.device)
+    idx = torch.linspace(0, len(ds.x_test) - 1, args.seed_images).round().long()
+    held = torch.ones(len(ds.x_test), dtype=torch.bool)
+    held[idx] = False
+    x0, ex, ey = ds.x_test[idx], ds.x_test[held], ds.y_test[held]
+    oracle = Oracle(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed)
+        arch = nets.ARCHITECTURES[args.substitute](ds.num_classes).to(args.device)
+    sub = train_substitute(oracle, x0, substitute=arch, rounds=args.rounds, lam=args.lam, tau=args.tau,
+                           epochs=args.epochs, reservoir=args.reservoir, seed=args.seed, eval_x=ex, eval_y=ey,
+                           progress=True)
+    print(f"substitute ({args.substitute}) of {args.oracle} from {args.seed_images} test images, "
+          f"{len(ex)} held-out test images")
+    print(f"{'round':>5} {'set':>7} {'queries':>8} {'accuracy':>9}")
+    for h in sub.history:
+        print(f"{h['round']:>5} {h['size']:>7} {h['queries']:>8} {h['accuracy']:>9.4f}")
+    right = oracle(ex) == ey
+    rows = []
+    for eps in args.eps:
+        xa = attacks.fgsm(sub.model, ex, ey, eps=eps, batch_size=250)
+        rows.append({"eps": eps, "oracle_misclassification": transfer_rate(oracle, xa[right], ey[right])})
+        print(f"FGSM eps={eps:g} on the substitute: oracle misclassifies {rows[-1]['oracle_misclassification']:.2%} "
+              f"of {int(right.sum())} held-out images it got right")
+    print(f"oracle queries for training: {sub.queries}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps({
+            "oracle": args.oracle, "substitute": args.substitute, "seed_images": args.seed_images,
+            "rounds": args.rounds, "lam": args.lam, "tau": args.tau, "epochs": args.epochs,
+            "reservoir": args.reservoir, "seed": args.seed, "queries": sub.queries, "history": sub.history,
+            "transfer": rows}, indent=2) + "\n")
+        print(f"wrote {out / 'report.json'}")
+    return 0
