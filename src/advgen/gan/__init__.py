@@ -13,3 +13,13 @@ from .trainer import (CHECKPOINT, UPDATES, Callback, Extension, GANConfig, Histo
 __all__ = ["CHECKPOINT", "LOSSES", "UPDATES", "Callback", "Extension", "GANConfig", "History", "Latent", "Packed",
            "State", "Step", "Trainer", "as_latent", "discriminator_loss", "generator_loss", "pack", "sample",
            "train", "unpack"]
+
+from . import latent  # noqa: E402  (controllable generation, issue 8)
+from .conditional import Conditional, conditional_latent, generate_class  # noqa: E402
+from .infogan import Codes, InfoGAN, infer_codes, mutual_information_loss  # noqa: E402
+from .infogan_cr import InfoGANCR, cr_accuracy, cr_pairs  # noqa: E402
+from .latent import interpolate, traversal_figure, traversal_grid, traverse  # noqa: E402
+
+__all__ += ["Codes", "Conditional", "InfoGAN", "InfoGANCR", "conditional_latent", "cr_accuracy", "cr_pairs",
+            "generate_class", "infer_codes", "interpolate", "latent", "mutual_information_loss",
+            "traversal_figure", "traversal_grid", "traverse"]
