@@ -9,7 +9,7 @@ def register(sub) -> None:
     p = sub.add_parser("gan", help="train GAN / PacGAN on the 2-D grid or ring mixture (scatter figure)")
     p.add_argument("--mixture", choices=("grid", "ring"), default="grid", help="25-Gaussian grid or 8-Gaussian ring")
     p.add_argument("--pack", type=int, default=1, help="PacGAN packing degree m (1 = plain GAN)")
-    p.add_argument("--steps", type=int, default=12000, help="training steps (default 12000, the quick protocol)")
+    p.add_argument("--steps", type=int, default=6000, help="training steps (default 6000, the quick protocol)")
     p.add_argument("--batch-size", type=int, default=100, help="packs per step (default 100)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of both nets (default 1e-3)")
     p.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 (default 0.5; the paper used 0.8)")

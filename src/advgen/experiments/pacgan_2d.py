@@ -12,12 +12,12 @@ Budgets
   (4 variants × 10 seeds × 2 mixtures) about 5 CPU-days.
 - ``quick``: the paper's architecture at a third of the width (G 4×128 BN-ReLU, D 3 maxout layers
   of 100×5), the paper's simultaneous non-saturating updates and batch of 100 packs, and a larger
-  learning rate (Adam 1e-3, beta1 0.5) held for 3k steps then falling linearly to 0 over the
-  last 9k of 12k steps. Why: on this project's shared 2-core machine a paper-width step costs
+  learning rate (Adam 1e-3, beta1 0.5) held for 1.5k steps then falling linearly to 0 over the
+  last 4.5k of 6k steps. Why: on this project's shared 2-core machine a paper-width step costs
   2.5× a narrow one and several times the idle 10 ms, and 8k paper-width steps at 1e-3 still
   left PacGAN2 at ~2% high-quality samples; the narrow nets cover modes as fast, and the long
   decay is what makes samples sharp (the 3-std radius is 0.15 on the grid, 0.03 on the ring),
-  which a constant rate never does in a short run. About 12k × 4-8 ms on an idle core: 1-2
+  which a constant rate never does in a short run. About 6k × 5-15 ms on an idle core: 0.5-1.5
   minutes per variant and seed. See ``QUICK``.
 - ``smoke``: tiny nets, a few dozen steps: checks the plumbing, not the claims.
 """
@@ -53,7 +53,7 @@ class Protocol:
 
 
 PAPER = Protocol(steps=400_000, lr=1e-4, betas=(0.8, 0.999), lr_decay=0.0)
-QUICK = Protocol(steps=12_000, lr=1e-3, betas=(0.5, 0.999), lr_decay=0.75, g_hidden=128, d_hidden=100)
+QUICK = Protocol(steps=6_000, lr=1e-3, betas=(0.5, 0.999), lr_decay=0.75, g_hidden=128, d_hidden=100)
 SMOKE = Protocol(steps=40, lr=1e-3, betas=(0.5, 0.999), lr_decay=0.5, batch_size=32, g_hidden=32, d_hidden=16,
                  evals=2)
 
@@ -180,8 +180,8 @@ def pacgan_grid(ctx):
     """GAN, PacGAN2, PacGAN3 and PacGAN4 with the same nets and budget on 25 Gaussians at (i, j),
     i, j in {-4, -2, 0, 2, 4}, std 0.05. Modes captured, high-quality samples (within 3 std) and
     reverse KL on 2,500 samples, beside Table 1 of the PacGAN paper. Quick protocol: the paper's
-    architecture at a third of the width, simultaneous updates, Adam 1e-3 (beta1 0.5) for 12k steps
-    with the rate falling linearly to 0 over the last 9k (why: the module docstring); full: the
+    architecture at a third of the width, simultaneous updates, Adam 1e-3 (beta1 0.5) for 6k steps
+    with the rate falling linearly to 0 over the last 4.5k (why: the module docstring); full: the
     paper's nets and 400k steps."""
     return run_table(ctx, "grid")
 
