@@ -4,7 +4,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-N_REAL = 2000  # stacked test images classified by mnist-cnn (6,000 digits)
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny nets: one intra-op thread is faster, and far faster on a busy machine (no OpenMP spinning)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+N_REAL = 2000  # (keep equal to test_modes.N_REAL) stacked test images classified by mnist-cnn (6,000 digits)
 
 
 @pytest.fixture(scope="module")

@@ -7,3 +7,10 @@ __all__ = ["ModeCoverage", "PiecewiseConstant", "mode_coverage", "packed_tv", "p
 from .image import psnr, ssim  # noqa: E402  (restoration quality, issue 10)
 
 __all__ += ["psnr", "ssim"]
+
+from .stacked import (ModeCollapseWarning, ModeReport, StackedClassifier, classify,  # noqa: E402  (issue 7)
+                      mode_callback, mode_histogram, mode_report, stacked_labels, stacked_mnist_modes,
+                      triple_accuracy)
+
+__all__ += ["ModeCollapseWarning", "ModeReport", "StackedClassifier", "classify", "mode_callback", "mode_histogram",
+            "mode_report", "stacked_labels", "stacked_mnist_modes", "triple_accuracy"]

@@ -8,3 +8,8 @@ __all__ = ["ARCHITECTURES", "Normalize", "mnist_cnn", "mnist_cnn_b", "mnist_mlp"
 from .skip_unet import SkipUNet  # noqa: E402  (deep image prior, issue 10)
 
 __all__ += ["SkipUNet"]
+
+from .stacked_dcgan import (ConvGenerator, dcgan_discriminator, dcgan_generator,  # noqa: E402  (issue 7)
+                            unrolled_discriminator, unrolled_generator)
+
+__all__ += ["ConvGenerator", "dcgan_discriminator", "dcgan_generator", "unrolled_discriminator", "unrolled_generator"]
