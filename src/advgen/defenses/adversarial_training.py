@@ -60,11 +60,14 @@ def _train_arrays(train) -> tuple[torch.Tensor, torch.Tensor]:
 def adversarial_loss(cfg: AdvTrainConfig, steps_per_epoch: int = 1, stats: dict | None = None):
     """The per-batch loss hook of :func:`advgen.train.fit`: mix·CE(x) + (1 − mix)·CE(x_adv).
 
-    ``stats`` (optional) accumulates ``seen``, ``clean`` and ``adv`` correct counts for a progress bar.
+    ``stats`` (optional) accumulates ``seen``, ``clean`` and ``adv`` correct counts of the current epoch
+    for a progress bar.
     """
     warm = cfg.warmup * steps_per_epoch
 
     def loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, step: int) -> torch.Tensor:
+        if stats is not None and step % steps_per_epoch == 0:
+            stats.update(seen=0, clean=0, adv=0)
         eps = cfg.eps * min(1.0, (step + 1) / warm) if warm > 0 else cfg.eps
         if cfg.attack == "fgsm":
             x_adv = attacks.fgsm(model, xb, yb, eps=eps)
