@@ -27,8 +27,9 @@ def autoencoder_attack(ctx):
     clf = adv.model("mnist-cnn", ctx)
     n = ctx.pick(smoke=10, quick=50, full=200, key="n_pairs")
     steps = ctx.pick(smoke=40, quick=200, full=500, key="steps")
-    cs = ctx.pick(smoke=[0.2, 2.0], quick=[0.05, 0.2, 0.8, 3.2], full=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-                  key="c_values")
+    # The squared code distance starts near 10³ and the squared image distance near 10², so c spans 1–300.
+    cs = ctx.pick(smoke=[3.0, 30.0], quick=[1.0, 5.0, 20.0, 60.0, 200.0],
+                  full=[1.0, 3.0, 10.0, 20.0, 40.0, 60.0, 100.0, 200.0, 300.0], key="c_values")
     lr = 0.01
     ctx.config["lr"] = lr
     x, y = adv.spread(n)
@@ -60,13 +61,15 @@ def autoencoder_attack(ctx):
     fig = plot.curves([results[("latent", c)]["distortion"] for c in cs],
                       {"latent attack": [results[("latent", c)]["latent_distance"] for c in cs]},
                       xlabel="mean L2 distortion ‖δ‖₂", ylabel="mean ‖enc(x+δ) − enc(x_tgt)‖²",
-                      title="distortion vs distance to the target (c sweep)")
+                      title=f"distortion vs distance to the target (c sweep; before: {dist0:.0f})")
     ctx.figure(fig, "tradeoff.png", f"Each point is one c of {cs}: larger c, less distortion, farther from the "
                f"target's code. Source and target digits are {gap:.2f} apart in L2 on average.")
 
-    # Headline: the most successful (space, c) whose distortion stays below the source-target distance.
-    below = [k for k, s in results.items() if s["distortion"] < gap] or list(results)
-    best = max(below, key=lambda k: (results[k]["success"], -results[k]["distortion"]))
+    # Headline: the least distortion at which >= 80% of reconstructions become the target digit
+    # (if no setting reaches 80%, the most successful one).
+    good = [k for k, s in results.items() if s["success"] >= 0.8]
+    best = (min(good, key=lambda k: results[k]["distortion"]) if good
+            else max(results, key=lambda k: (results[k]["success"], -results[k]["distortion"])))
     b = results[best]
     xa, rec = recs[best]
     k = min(8, n)

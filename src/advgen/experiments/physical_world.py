@@ -22,13 +22,14 @@ def physical_world(ctx):
     success before and after, and Kurakin et al.'s destruction rate (fraction of adversarial
     images that the transformation turns back into correct ones)."""
     model = adv.model("mnist-cnn", ctx)
-    n = ctx.pick(smoke=20, quick=100, full=300, key="n_images")
-    samples = ctx.pick(smoke=4, quick=16, full=32, key="eot_samples")
-    steps = ctx.pick(smoke=10, quick=40, full=100, key="steps")
+    n = ctx.pick(smoke=10, quick=50, full=300, key="n_images")
+    samples = ctx.pick(smoke=4, quick=8, full=32, key="eot_samples")
+    steps = ctx.pick(smoke=10, quick=30, full=100, key="steps")
+    alpha = ctx.pick(smoke=0.075, quick=0.02, full=0.01, key="alpha")  # steps·α ≥ 2ε
     fresh = ctx.pick(smoke=2, quick=8, full=16, key="fresh_transforms")
-    eps, alpha = 0.3, 0.01
+    eps = 0.3
     T = Transforms()
-    ctx.config.update(eps=eps, alpha=alpha, transforms=T.to_dict())
+    ctx.config.update(eps=eps, transforms=T.to_dict())
     x, y = adv.spread(n)
     target = attacks.random_other(y, 10, seed=ctx.generator(1))
     ll = attacks.least_likely(model, x)
