@@ -178,7 +178,7 @@ def pacgan_stacked_mnist(ctx):
     clf = classifier()
     out = real_baseline(s, clf)
     rows = [["real stacked test data", out["real_modes"], round(out["real_kl"], 3), "", "", ""]]
-    samples, curves, steps_axis = {}, {}, []
+    samples, curves, steps_axis = {"real": data.stacked_mnist(12, "test", seed=EVAL_SEED)[0]}, {}, []
     for m in variants:
         G, hist, r, sec = train_variant(s, m, ctx.seed, clf, progress=ctx.progress)
         key = label(m).lower()
@@ -191,7 +191,7 @@ def pacgan_stacked_mnist(ctx):
               f"(mnist-cnn reads {out['triple_accuracy']:.1%} of real triples right; mean ± s.e. over seeds are in "
               "the metrics)", ["model", "modes", "KL", "train s", "paper modes", "paper KL"], rows)
     ctx.figure(_grid(samples, "stacked MNIST samples (rows: models)"), "stacked_samples.png",
-               f"12 samples of each generator (fixed latents), seed {ctx.seed}.")
+               f"Real stacked digits (top row), then 12 samples of each generator (fixed latents), seed {ctx.seed}.")
     _curves(ctx, curves, steps_axis, "stacked_modes.png", "stacked MNIST: modes over training")
     for m in variants:
         key = label(m).lower()
