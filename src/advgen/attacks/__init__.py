@@ -25,8 +25,8 @@ from .pgd import pgd
 ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "cw": carlini_wagner_l2, "lbfgs": lbfgs}
 
 __all__ = ["ATTACKS", "AttackReport", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
-           "fgsm", "fooling_images", "format_table", "illc", "iterative_least_likely", "lbfgs", "least_likely", "measure", "pgd",
-           "random_other", "success", "transfer_matrix"]
+           "fgsm", "fooling_images", "format_table", "illc", "iterative_least_likely", "lbfgs", "least_likely",
+           "measure", "pgd", "random_other", "success", "transfer_matrix"]
 
 # Black-box, physical-world and autoencoder attacks (issue 4).
 from .blackbox import Oracle, Substitute, train_substitute, transfer_rate  # noqa: E402

@@ -27,7 +27,7 @@ from . import base
 
 
 def margin(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
-    """Per image, how far the attack is from success: Z_y − max_{i≠y} Z_i (untargeted) or max_{i≠t} Z_i − Z_t."""
+    """Per image, the distance from success: Z_y − max_{i≠y} Z_i (untargeted), max_{i≠t} Z_i − Z_t (targeted)."""
     real = logits.gather(1, y[:, None])[:, 0]
     other = logits.scatter(1, y[:, None], -math.inf).amax(1)
     return other - real if targeted else real - other

@@ -5,7 +5,7 @@ Maximise the loss L over the ε-ball around x by projected steps, from a random 
 
     x⁰ = clip₀¹(x + δ₀),   δ₀ ~ U[−ε, ε]ᵈ                                (L∞)
     xᵏ⁺¹ = clip₀¹( x + Π_ε( xᵏ + α · sign(∇L(xᵏ)) − x ) ),  Π_ε = clamp to [−ε, ε]   (L∞)
-    xᵏ⁺¹ = clip₀¹( x + Π_ε( xᵏ + α · ∇L/‖∇L‖₂ − x ) ),     Π_ε(δ) = δ · min(1, ε/‖δ‖₂)  (L2)
+    xᵏ⁺¹ = clip₀¹( x + Π_ε( xᵏ + α · ∇L/‖∇L‖₂ − x ) ),  Π_ε(δ) = δ · min(1, ε/‖δ‖₂)  (L2)
 
 with L = CE(f(·), y), or −CE(f(·), t) towards a target t. The L2 random start is
 δ₀ = ε · u · z/‖z‖, z ~ N(0, I), u ~ U[0, 1] (as torchattacks' ``PGDL2``). The projection acts on

@@ -8,7 +8,8 @@ from . import _adversarial as adv
 from .registry import experiment
 
 
-@experiment("fgsm-triptych", section="adversarial", title="FGSM: one signed-gradient step makes a digit confidently wrong")
+@experiment("fgsm-triptych", section="adversarial",
+            title="FGSM: one signed-gradient step makes a digit confidently wrong")
 def fgsm_triptych(ctx):
     """x + ε·sign(∇ₓ CE) on the zoo CNN: for several digits, the clean image with its class and
     confidence, the perturbation, and the adversarial image with its (wrong) class and confidence —
@@ -41,7 +42,7 @@ def fgsm_triptych(ctx):
                           row_labels=["clean", f"{eps:g}·sign(∇)", "adversarial"],
                           suptitle=f"FGSM, ε = {eps:g}: class and confidence before and after")
     ctx.figure(fig, "triptych.png", "Top: test digits with the CNN's class and confidence. Middle: the FGSM "
-               f"perturbation ε·sign(∇ₓ CE), shown as grey ± ε. Bottom: x + perturbation, clipped to [0, 1], with "
+               "perturbation ε·sign(∇ₓ CE), shown as grey ± ε. Bottom: x + perturbation, clipped to [0, 1], with "
                "the new class and confidence.")
     ctx.table("Shown digits", ["label", "clean class", "clean conf", "adversarial class", "adversarial conf"],
               [[int(y[i]), int(p_clean[i].argmax()), float(p_clean[i].max()), int(p_adv[i].argmax()),

@@ -11,7 +11,8 @@ from . import _adversarial as adv
 from .registry import experiment
 
 
-@experiment("minimal-perturbation", section="adversarial", title="Minimal perturbations: L-BFGS and Carlini–Wagner L2")
+@experiment("minimal-perturbation", section="adversarial",
+            title="Minimal perturbations: L-BFGS and Carlini–Wagner L2")
 def minimal_perturbation(ctx):
     """Instead of a fixed budget ε, find the smallest change that flips the CNN: Szegedy et al.'s
     box-constrained L-BFGS towards a random other class (distortion as the paper's RMS pixel
