@@ -267,3 +267,22 @@ def test_bad_arguments_name_themselves(tmp_path):
     gan.train(G, D, mix, steps=2, batch_size=4, checkpoint_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         gan.train(G, D, mix, steps=4, batch_size=8, checkpoint_dir=tmp_path, progress=False)
+
+
+def test_images_are_packed_along_channels_by_the_trainer():
+    torch.manual_seed(0)
+    G = nn.Sequential(nn.Linear(4, 16), nn.Sigmoid(), nn.Unflatten(1, (1, 4, 4)))
+    seen = []
+
+    class D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(16, 1))
+
+        def forward(self, x):
+            seen.append(tuple(x.shape))
+            return self.net(x)
+
+    imgs = torch.rand(20, 1, 4, 4)
+    h = gan.train(G, D(), imgs, pack=3, steps=2, batch_size=4, latent=gan.Latent(4, "uniform"), progress=False)
+    assert h.steps == 2 and seen[0] == (4, 3, 4, 4)
