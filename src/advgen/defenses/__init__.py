@@ -9,9 +9,10 @@
 - :func:`masking_report`: symptoms of gradient masking (Athalye et al. 2018, Carlini et al. 2019).
 
 >>> from advgen import data, defenses, nets
->>> model = nets.mnist_cnn()
->>> defenses.adversarial_training(model, data.load("mnist"), attack="pgd", mix=0.0, steps=7, alpha=0.1, epochs=20)
->>> print(defenses.masking_report(model, x, y).summary())
+>>> ds, model = data.load("mnist"), nets.mnist_cnn()
+>>> defenses.adversarial_training(model, ds, attack="pgd", mix=0.0, steps=5, alpha=0.15, warmup=3, epochs=15,
+...                               checkpoint_dir="runs/pgd-ckpt")      # Madry min-max, resumable
+>>> print(defenses.masking_report(model, ds.x_test[:200], ds.y_test[:200]).summary())
 """
 from .adversarial_training import AdvTrainConfig, adversarial_loss, adversarial_training
 from .evaluation import evaluate_defense, pgd_restarts

@@ -4,9 +4,12 @@ The zoo calls ``build(entry)`` and ``train(model, entry, progress) -> dict`` (se
 An entry's ``fit`` is the shared loop's config and ``options`` the defense's settings:
 ``method`` = ``"adversarial"`` (with :class:`~advgen.defenses.AdvTrainConfig` fields) or
 ``"distill"`` (with ``temperature``). The result is the deployed model (distilled: the student at T = 1). Adversarial training
-checkpoints every epoch to ``$ADVGEN_HOME/zoo/NAME.ckpt/``, so an interrupted first use resumes.
+checkpoints every epoch to ``$ADVGEN_HOME/zoo/NAME.ckpt/``, so an interrupted first use resumes;
+the folder is removed once the entry is trained.
 """
 from __future__ import annotations
+
+import shutil
 
 import torch
 from torch import nn
@@ -32,6 +35,7 @@ def train(model: nn.Module, entry, progress: bool) -> dict:
         name = next(k for k, v in zoo.ENTRIES.items() if v is entry)
         ckpt = zoo.path(name).with_suffix(".ckpt")
         losses = adversarial_training(model, ds, **opts, **common, checkpoint_dir=ckpt)
+        shutil.rmtree(ckpt, ignore_errors=True)  # done: a later retrain must not resume a finished run
         return {"final_loss": round(losses[-1], 4)}
     if method == "distill":
         with torch.random.fork_rng(devices=[]):
