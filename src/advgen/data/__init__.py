@@ -55,3 +55,8 @@ from .dsprites import DSprites, dsprites  # noqa: E402
 from .factors import FactorDataset  # noqa: E402
 
 __all__ += ["AngleRadius", "DSprites", "FactorDataset", "angle_radius", "dsprites"]
+
+from .image2image import (Paired, digit_domains, edges2digits, photo_patches, ring_rotation,  # noqa: E402  (issue 9)
+                          sobel_edges)
+
+__all__ += ["Paired", "digit_domains", "edges2digits", "photo_patches", "ring_rotation", "sobel_edges"]

@@ -23,3 +23,11 @@ from .latent import interpolate, traversal_figure, traversal_grid, traverse  # n
 __all__ += ["Codes", "Conditional", "InfoGAN", "InfoGANCR", "conditional_latent", "cr_accuracy", "cr_pairs",
             "generate_class", "infer_codes", "interpolate", "latent", "mutual_information_loss",
             "traversal_figure", "traversal_grid", "traverse"]
+
+from . import cyclegan, pix2pix, pretrained, srgan  # noqa: E402  (image-to-image, issue 9)
+from .cyclegan import CycleGANConfig, ImagePool, train_cyclegan  # noqa: E402
+from .pix2pix import Pix2PixConfig, train_pix2pix  # noqa: E402
+from .srgan import SRConfig, sharpness, train_sr  # noqa: E402
+
+__all__ += ["CycleGANConfig", "ImagePool", "Pix2PixConfig", "SRConfig", "cyclegan", "pix2pix", "pretrained", "sharpness",
+            "srgan", "train_cyclegan", "train_pix2pix", "train_sr"]

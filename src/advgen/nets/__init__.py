@@ -13,3 +13,7 @@ from .stacked_dcgan import (ConvGenerator, dcgan_discriminator, dcgan_generator,
                             unrolled_discriminator, unrolled_generator)
 
 __all__ += ["ConvGenerator", "dcgan_discriminator", "dcgan_generator", "unrolled_discriminator", "unrolled_generator"]
+
+from .image2image import PatchDiscriminator, ResnetGenerator, SRResNet, UNetGenerator  # noqa: E402  (issue 9)
+
+__all__ += ["PatchDiscriminator", "ResnetGenerator", "SRResNet", "UNetGenerator"]
