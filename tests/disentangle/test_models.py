@@ -103,3 +103,16 @@ def test_infogan_cr_pair_discriminator_learns_above_chance():
     after = gan.cr_accuracy(G, H, codes, 1024, seed=1)
     # chance is 1/2; 1024 pairs put 3 standard errors at ±0.047
     assert abs(before - 0.5) < 0.05 and after > 0.56
+
+
+def test_cli_disentangle(tmp_path, capsys):
+    from advgen import cli
+
+    code = cli.main(["disentangle", "--data", "angle-radius", "--resolution", "16", "--steps", "3", "--width", "8",
+                     "--metric-votes", "20", "--out", str(tmp_path)])
+    assert code in (0, None)
+    out = capsys.readouterr().out
+    assert "FactorVAE" in out and "MIG" in out
+    assert (tmp_path / "traversal.png").exists() and (tmp_path / "model.safetensors").exists()
+    assert cli.main(["disentangle", "--resolution", "20", "--out", str(tmp_path)]) == 2
+    assert "--resolution" in capsys.readouterr().err

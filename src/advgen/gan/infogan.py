@@ -127,8 +127,9 @@ class InfoGAN(Extension):
     def discriminate(self, D: nn.Module, x: torch.Tensor, real):
         for attr in ("features", "head", "q"):
             if not hasattr(D, attr):
-                raise TypeError(f"InfoGAN needs a discriminator with features/head/q (e.g. dsprites_gan.SpriteDiscriminator"
-                                f" with q_dim); {type(D).__name__} has no {attr!r} (packing is not supported)")
+                raise TypeError(f"InfoGAN needs a discriminator with features/head/q (e.g. "
+                                f"dsprites_gan.SpriteDiscriminator with q_dim); {type(D).__name__} has no {attr!r} "
+                                "(packing is not supported)")
         f = D.features(x)
         self._q = D.q(f)
         return D.head(f)

@@ -67,7 +67,8 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, n: int, mode: str = "linear"
     t = torch.linspace(0, 1, n, dtype=z0.dtype).view(n, *([1] * z0.dim()))
     if mode == "linear":
         return (1 - t) * z0 + t * z1
-    cos = (z0 * z1).sum(-1, keepdim=True) / (z0.norm(dim=-1, keepdim=True) * z1.norm(dim=-1, keepdim=True)).clamp_min(1e-12)
+    norms = z0.norm(dim=-1, keepdim=True) * z1.norm(dim=-1, keepdim=True)
+    cos = (z0 * z1).sum(-1, keepdim=True) / norms.clamp_min(1e-12)
     omega = torch.arccos(cos.clamp(-1, 1))
     so = torch.sin(omega)
     near = so.abs() < 1e-6  # (anti)parallel: fall back to the straight line

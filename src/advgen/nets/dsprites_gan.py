@@ -8,7 +8,8 @@ with the hooks the controllable GANs need.
   (no batch norm, PyTorch's default init);
   ``features(x)``, ``head(f)`` and ``q(f)`` split it so InfoGAN's Q head shares the trunk
   (Chen et al. 2016); with ``num_classes`` the logit gets the projection term ⟨embed(y), φ(x)⟩
-  (Miyato & Koyama, *cGANs with Projection Discriminator*, ICLR 2018).
+  (Miyato & Koyama, *cGANs with Projection Discriminator*, ICLR 2018); ``spectral_norm=True``
+  normalises every layer (Miyato et al., ICLR 2018), as the projection discriminator does.
 - :func:`pair_discriminator`: InfoGAN-CR's contrastive discriminator H — a trunk on two images
   stacked as channels, with ``num_codes`` logits (which code the pair shares).
 
@@ -67,7 +68,7 @@ class SpriteDiscriminator(nn.Module):
     """images [, labels] -> one logit each; ``q_dim`` > 0 adds a Q head on the shared features."""
 
     def __init__(self, size: int = 32, width: int = 32, channels: int = 1, num_classes: int = 0,
-                 q_dim: int = 0, features: int = 128):
+                 q_dim: int = 0, features: int = 128, spectral_norm: bool = False):
         super().__init__()
         start, n = _levels(size)
         layers: list[nn.Module] = []
@@ -83,6 +84,14 @@ class SpriteDiscriminator(nn.Module):
                                     nn.Linear(features, q_dim)) if q_dim else None
         # PyTorch's default (Kaiming-uniform) init: without batch norm, DCGAN's N(0, 0.02²) weights
         # shrink the signal ~100× per layer and the pair discriminator H never leaves chance
+        if spectral_norm:  # Miyato et al. 2018: every layer 1-Lipschitz (the projection discriminator's setting)
+            sn = nn.utils.parametrizations.spectral_norm
+            for mod in list(self.modules()):
+                for name, child in list(mod.named_children()):
+                    if isinstance(child, (nn.Conv2d, nn.Linear)):
+                        setattr(mod, name, sn(child))
+            if self.embed is not None:
+                self.embed = sn(self.embed)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(x)
