@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from .. import _checks
 
@@ -116,8 +117,10 @@ def run(model, x: torch.Tensor, y: torch.Tensor, core: Callable, *, batch_size: 
     n = len(x)
     step = batch_size or n
     out = []
+    chunks = range(0, n, step)
     with _checks.frozen(model), torch.enable_grad():
-        for i in range(0, n, step):
+        # a progress bar on a terminal when there is more than one chunk (tqdm hides it otherwise)
+        for i in tqdm(chunks, desc="attack", unit="batch", leave=False, disable=None if len(chunks) > 1 else True):
             sl = slice(i, i + step)
             xb = x[sl].detach().to(dev)
             out.append(core(model, xb, y[sl].to(dev), *(e[sl].to(dev) for e in extra)).detach())
