@@ -13,7 +13,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-N_REAL = 2000  # (keep equal to test_modes.N_REAL) stacked test images classified by mnist-cnn (6,000 digits)
+N_REAL = 2000  # (keep equal to test_stacked_modes.N_REAL) stacked test images classified by mnist-cnn (6,000 digits)
 
 
 @pytest.fixture(scope="module")
