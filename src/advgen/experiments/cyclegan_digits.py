@@ -110,8 +110,11 @@ def run(ctx) -> dict:
                 f"{100 * m['real_rate_ba']:.1f}%", f"{100 * m['clf_a_accuracy']:.1f}%"]])
     ctx.table("Ring rotated by 15°: distance to the true map", ["map", "mean |G(a) − R a|"],
               [["CycleGAN G", f"{m['ring_error']:.4f}"], ["identity (no translation)", f"{m['ring_error_identity_map']:.4f}"]])
-    k = 8
-    grid = torch.cat([a[:k], gab[:k], rec_a[:k], b[:k], gba[:k], rec_b[:k]])
+    ia = torch.stack([(ya == c).nonzero()[0, 0] for c in ya.unique()])  # one test image per class
+    ib = torch.stack([(yb == c).nonzero()[0, 0] for c in yb.unique()])
+    k = min(len(ia), len(ib))
+    ia, ib = ia[:k], ib[:k]
+    grid = torch.cat([a[ia], gab[ia], rec_a[ia], b[ib], gba[ib], rec_b[ib]])
     fig = plot.image_grid(grid, nrow=k, scale=0.9, row_labels=["MNIST a", "G(a)", "F(G(a))", "digits-28 b", "F(b)",
                                                                "G(F(b))"])
     ctx.figure(fig, "cyclegan_digits.png", "Unpaired translation both ways with the cycle reconstructions.")

@@ -26,7 +26,7 @@ SOURCE = "Isola, Zhu, Zhou & Efros, 'Image-to-image translation with conditional
 
 def _config(ctx, adv_weight: float) -> pix2pix.Pix2PixConfig:
     base = ctx.pick(smoke=dict(depth=2, channels=4, d_channels=4, d_layers=1, steps=6, batch_size=8),
-                    quick=dict(depth=3, channels=32, d_channels=32, d_layers=2, steps=1500, batch_size=32),
+                    quick=dict(depth=3, channels=16, d_channels=16, d_layers=2, steps=500, batch_size=32),
                     full=dict(depth=3, channels=64, d_channels=64, d_layers=2, steps=10000, batch_size=32),
                     key="nets_and_steps")
     return pix2pix.Pix2PixConfig(adv_weight=adv_weight, seed=ctx.seed, **base)
@@ -75,8 +75,9 @@ def run(ctx) -> dict:
     ctx.table("Edges ↔ digits on the MNIST-5k test split", ["model", "PSNR (dB)", "SSIM", "MNIST-CNN accuracy",
                                                              "train s"], rows)
 
-    k = 8
-    grid = torch.cat([src[:k], outputs["L1"][:k], outputs["L1+cGAN"][:k], tgt[:k], out_rev[:k]])
+    idx = torch.stack([(y == c).nonzero()[0, 0] for c in y.unique()])  # one test image per class (sorted split)
+    k = len(idx)
+    grid = torch.cat([src[idx], outputs["L1"][idx], outputs["L1+cGAN"][idx], tgt[idx], out_rev[idx]])
     fig = plot.image_grid(grid, nrow=k, scale=0.9, row_labels=["edges", "L1", "L1+cGAN", "target", "digits→edges"])
     ctx.figure(fig, "paired_translation.png", "Rows: Sobel edge input, L1-only U-Net, L1 + PatchGAN, the true digit, "
                                               "and the reverse translation (digit → edges).")
