@@ -26,9 +26,9 @@ def defenses_table(ctx):
     n = ctx.pick(smoke=24, quick=500, full=1000, key="n_images")
     names = ctx.pick(smoke=["standard"], quick=list(MODELS), full=list(MODELS), key="models")
     settings = ctx.pick(
-        smoke=dict(pgd_steps=5, pgd_alpha=0.15, restarts=1, n_cw=8, cw=dict(steps=20, binary_search_steps=2),
+        smoke=dict(pgd_steps=5, pgd_alpha=0.15, restarts=1, n_cw=8, cw=dict(steps=20, lr=0.1, binary_search_steps=2),
                    n_masking=16, masking_steps=5),
-        quick=dict(pgd_steps=40, pgd_alpha=0.01, restarts=5, n_cw=100, cw=dict(steps=100, binary_search_steps=5),
+        quick=dict(pgd_steps=40, pgd_alpha=0.01, restarts=5, n_cw=100, cw=dict(steps=100, lr=0.1, binary_search_steps=5),
                    n_masking=100, masking_steps=40),
         full=dict(pgd_steps=40, pgd_alpha=0.01, restarts=5, n_cw=1000, cw=dict(steps=1000, binary_search_steps=9),
                   n_masking=1000, masking_steps=40),
