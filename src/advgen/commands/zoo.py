@@ -18,9 +18,10 @@ def zoo(args) -> int:
     from .. import zoo as z
 
     if args.name is None:
-        for name, e in z.ENTRIES.items():
+        for name, e in {**z.ENTRIES, **z.GENERATORS}.items():
             cached = "cached" if z.path(name).exists() else "not trained yet"
-            print(f"{name:14s} {e.description} (>= {e.min_accuracy:.0%}; {cached})")
+            promise = f">= {e.min_accuracy:.0%}; " if name in z.ENTRIES else ""
+            print(f"{name:20s} {e.description} ({promise}{cached})")
         print(f"cache: {z.home() / 'zoo'}")
         return 0
     z.load(args.name, device=args.device, retrain=args.retrain)
