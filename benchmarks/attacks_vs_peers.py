@@ -133,6 +133,7 @@ def main():
     p.add_argument("--cw-lr", type=float, default=0.1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--skip-art-cw", action="store_true", help="ART's CW is numpy-based and slow")
+    p.add_argument("--groups", nargs="+", help="only the attacks whose name starts with one of these (e.g. CW)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     import art
@@ -145,6 +146,8 @@ def main():
     x, y = ds.x_test[idx].contiguous(), ds.y_test[idx].contiguous()
     counter = Counter(model, len(x))
     table = peers(model, x, y, args)
+    if args.groups:
+        table = {k: v for k, v in table.items() if any(k.startswith(g) for g in args.groups)}
     bare_model = zoo.load("mnist-cnn", progress=False).eval().requires_grad_(False)
     one = bare(bare_model, x, y, 5)
     print(f"torch {torch.__version__}, torchattacks {torchattacks.__version__}, ART {art.__version__}, "

@@ -13,7 +13,7 @@ def register(sub) -> None:
     p.add_argument("--eps", type=float, nargs="+", default=[0.3],
                    help="L∞ (L2 for --norm 2) radius; several values give a robustness curve (default 0.3)")
     p.add_argument("--alpha", type=float, help="step size (pgd default 0.01, bim/illc default 1/255)")
-    p.add_argument("--steps", type=int, help="iterations (pgd 40, cw 1000; bim/illc: Kurakin's rule)")
+    p.add_argument("--steps", type=int, help="iterations (pgd 40, cw 1000, lbfgs iterations per solve 50; bim/illc: Kurakin's rule)")
     p.add_argument("--norm", choices=("inf", "2"), default="inf", help="pgd ball (default inf)")
     p.add_argument("--restarts", type=int, default=1, help="pgd random restarts (default 1)")
     p.add_argument("--no-random-start", action="store_true", help="pgd: start at x instead of a random point")
@@ -24,7 +24,7 @@ def register(sub) -> None:
     p.add_argument("--targeted", action="store_true", help="targeted attack (lbfgs always is)")
     p.add_argument("--target", type=int,
                    help="target class for every image (default with --targeted: a random other class)")
-    p.add_argument("--n", type=int, default=1000, help="number of test images, from the first (default 1000)")
+    p.add_argument("--n", type=int, default=1000, help="number of test images, spread evenly over the test set (default 1000)")
     p.add_argument("--batch-size", type=int, default=250, help="images per pass (default 250)")
     p.add_argument("--out", help="folder for report.json and figures (default: print only)")
     add_seed(p)
