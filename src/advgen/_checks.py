@@ -23,9 +23,9 @@ def images(x, name: str = "x") -> torch.Tensor:
         raise TypeError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one image, got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
+    lo, hi = (float(v) for v in torch.aminmax(x.detach()))  # NaN and ±inf show up in min or max
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} contains NaN or infinite values")
-    lo, hi = float(x.min()), float(x.max())
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"{name} must have values in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
     return x
@@ -99,26 +99,37 @@ def choice(v, name: str, options: Sequence) -> object:
 
 
 @contextlib.contextmanager
+def evaluating(m: nn.Module) -> Iterator[nn.Module]:
+    """Put ``m`` and every submodule in eval mode; restore each one's training flag on exit."""
+    modes = [(mod, mod.training) for mod in m.modules() if mod.training]
+    try:
+        for mod, _ in modes:
+            mod.training = False
+        yield m
+    finally:
+        for mod, training in modes:
+            mod.training = training
+
+
+@contextlib.contextmanager
 def frozen(m: nn.Module) -> Iterator[nn.Module]:
     """Put ``m`` in eval mode with parameters frozen; restore mode, flags and ``.grad`` on exit.
 
     Public functions run the caller's model inside this, so the model comes back exactly as
     it was given: training flag of every submodule, ``requires_grad`` and ``.grad`` of
-    every parameter.
+    every parameter. (Functions that only take ``torch.autograd.grad`` with respect to the
+    input need just ``evaluating``: that never writes a parameter's ``.grad``.)
     """
-    modes = [(mod, mod.training) for mod in m.modules()]
     params = [(p, p.requires_grad, p.grad) for p in m.parameters()]
-    try:
-        m.eval()
-        for p, _, _ in params:
-            p.requires_grad_(False)
-        yield m
-    finally:
-        for mod, training in modes:
-            mod.training = training
-        for p, flag, grad in params:
-            p.requires_grad_(flag)
-            p.grad = grad
+    with evaluating(m):
+        try:
+            for p, _, _ in params:
+                p.requires_grad_(False)
+            yield m
+        finally:
+            for p, flag, grad in params:
+                p.requires_grad_(flag)
+                p.grad = grad
 
 
 def device_of(m: nn.Module) -> torch.device:

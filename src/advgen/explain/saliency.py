@@ -34,19 +34,20 @@ def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: s
     _checks.positive_int(batch_size, "batch_size")
     dev = _checks.device_of(model)
     grads = []
-    with _checks.frozen(model):
+    with _checks.evaluating(model):  # autograd.grad w.r.t. the input only: parameters' .grad stay untouched
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size].detach().to(dev).requires_grad_(True)
+            xb = (x if len(x) <= batch_size else x[i:i + batch_size]).detach().to(dev).requires_grad_(True)
             with torch.enable_grad():
                 out = _checks.forward(model, xb)
                 if i == 0 and target is not None:
                     target = _checks.labels(target, len(x), out.shape[1]).to(dev)
                 t = out.argmax(1) if target is None else target[i:i + batch_size]
-                (g,) = torch.autograd.grad(out.gather(1, t[:, None]).sum(), xb)
+                pick = torch.zeros_like(out).scatter_(1, t[:, None], 1.0)  # ∂(Σ_n S_t(n)(x_n))/∂out
+                (g,) = torch.autograd.grad(out, xb, grad_outputs=pick)
             grads.append(g)
-    g = torch.cat(grads)
+    g = grads[0] if len(grads) == 1 else torch.cat(grads)
     if abs:
-        g = g.abs()
+        g = g.abs_()
     if reduce == "max":
         g = g.amax(1, keepdim=True)
     return g
