@@ -1,0 +1,43 @@
+"""``advgen serve``: the playground, a local web app to explain, attack and steer models live."""
+from __future__ import annotations
+
+from ._common import add_device
+
+
+def _port(value: str) -> int:
+    import argparse
+
+    if not value.isdigit() or not 0 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"--port must be an integer in [0, 65535]; got {value!r}")
+    return int(value)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", help="the playground: draw, explain, attack, steer a GAN, in the browser",
+                       description="A local web app (no internet needed): draw a digit and watch saliency and "
+                                   "occlusion maps, attack it with FGSM/PGD/CW against plain and defended zoo "
+                                   "models, move sliders over mnist-gan's latent code, train a GAN and a PacGAN "
+                                   "side by side on 2-D mixtures, and play 'which one is real?'. Uses mnist-cnn "
+                                   "(trained on first use) plus every zoo model already cached.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--workers", type=int, default=2, help="threads running networks (default 2)")
+    p.add_argument("--max-pending", type=int, default=32,
+                   help="requests queued or running before the server answers 503 busy (default 32)")
+    add_device(p)
+    p.set_defaults(func=serve)
+
+
+def serve(args) -> int:
+    import torch
+
+    from .. import serve as playground
+
+    for name in ("workers", "max_pending"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    # Small nets on one image: a thread per request beats intra-op threads fighting over 2 cores.
+    torch.set_num_threads(1)
+    app = playground.App.from_zoo(device=args.device)
+    playground.serve(app, args.host, args.port, workers=args.workers, max_pending=args.max_pending)
+    return 0

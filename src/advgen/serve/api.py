@@ -1,0 +1,313 @@
+"""The playground's request handlers: validate a JSON body, call the library, answer JSON.
+
+Every handler is ``fn(app, body: dict) -> dict`` (or ``fn(app, query: dict)`` for GET) and uses
+advgen's own functions, never a second implementation: :func:`advgen.explain.saliency` and
+:func:`~advgen.explain.occlusion`, :func:`advgen.attacks.fgsm` / :func:`~advgen.attacks.pgd` /
+:func:`~advgen.attacks.carlini_wagner_l2`, the zoo's classifiers and ``mnist-gan``,
+:func:`advgen.gan.latent.interpolate`, and for the mode-collapse lab :func:`advgen.gan.train` on
+:func:`advgen.data.mixture` judged by :func:`advgen.metrics.mode_coverage` (see :mod:`.lab`).
+
+A request that cannot be served raises :class:`ApiError` with an HTTP status and a message that
+names the field; the server turns it into ``{"error": message}``. Images travel as 784 numbers
+in [0, 1] (row-major 28×28, or 28 rows of 28), rounded to 3 decimals on the way out.
+"""
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .. import attacks, data, explain, gan, io, zoo
+
+SIDE = 28
+PIXELS = SIDE * SIDE
+MAX_EPS = 0.5            # L∞ radius limit of the attack panel
+MAX_PGD_STEPS = 100
+MAX_CW_STEPS = 200
+MAX_MODELS = 4           # models attacked side by side in one request
+MAX_Z = 6.0              # |z_i| limit of the latent sliders
+MAX_INTERPOLATION = 16
+ROUNDS_KEPT = 4096       # open "which one is real" rounds remembered
+CLIENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+EXPLAIN = ("saliency", "occlusion")
+ATTACKS = ("fgsm", "pgd", "cw")
+
+
+class ApiError(Exception):
+    """An answer other than 200: ``status`` and a message naming the offending field."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def bad(message: str) -> ApiError:
+    return ApiError(400, message)
+
+
+# --------------------------------------------------------------------------- field checks
+def number(body: dict, key: str, default=None, *, lo: float, hi: float) -> float:
+    v = body.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise bad(f"{key} must be a number, got {type(v).__name__}")
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise bad(f"{key} must be in [{lo}, {hi}], got {v}")
+    return float(v)
+
+
+def integer(body: dict, key: str, default=None, *, lo: int, hi: int) -> int:
+    v = body.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise bad(f"{key} must be an integer, got {type(v).__name__}")
+    if not lo <= v <= hi:
+        raise bad(f"{key} must be in [{lo}, {hi}], got {v}")
+    return v
+
+
+def one_of(body: dict, key: str, options, default=None) -> str:
+    v = body.get(key, default)
+    if not isinstance(v, str) or v not in options:
+        raise bad(f"{key} must be one of {', '.join(options)}; got {v!r}")
+    return v
+
+
+def image(body: dict, key: str = "image") -> torch.Tensor:
+    """784 finite numbers in [0, 1] (flat or 28 rows of 28) -> 1×1×28×28 float32."""
+    v = body.get(key)
+    if isinstance(v, list) and len(v) == SIDE and all(isinstance(r, list) for r in v):
+        if any(len(r) != SIDE for r in v):
+            raise bad(f"{key} must be {SIDE} rows of {SIDE} numbers")
+        v = [p for r in v for p in r]
+    if not isinstance(v, list) or len(v) != PIXELS:
+        got = f"a list of {len(v)}" if isinstance(v, list) else type(v).__name__
+        raise bad(f"{key} must be {PIXELS} numbers ({SIDE}×{SIDE}, row-major) in [0, 1]; got {got}")
+    if not all(type(p) in (int, float) for p in v):
+        raise bad(f"{key} must hold numbers only")
+    x = torch.tensor(v, dtype=torch.float32)
+    if not torch.isfinite(x).all():
+        raise bad(f"{key} contains non-finite values")
+    if float(x.min()) < 0 or float(x.max()) > 1:
+        raise bad(f"{key} values must be in [0, 1], got range [{float(x.min()):.4g}, {float(x.max()):.4g}]")
+    return x.view(1, 1, SIDE, SIDE)
+
+
+def client(body: dict) -> str:
+    v = body.get("client")
+    if not isinstance(v, str) or not CLIENT.fullmatch(v):
+        raise bad("client must be 1-64 letters, digits, '_' or '-'")
+    return v
+
+
+def flat(x: torch.Tensor, scale: float = 1.0) -> list[float]:
+    return [round(float(p) * scale, 3) for p in x.detach().reshape(-1).tolist()]
+
+
+# --------------------------------------------------------------------------- the state
+@dataclass
+class App:
+    """What the handlers serve: frozen eval-mode classifiers, an optional generator, the test digits."""
+
+    classifiers: dict[str, nn.Module]
+    generator: nn.Module | None = None
+    dataset: data.Dataset = field(default_factory=lambda: data.load("mnist"))
+    descriptions: dict[str, str] = field(default_factory=dict)
+    rounds: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self):
+        if not self.classifiers:
+            raise ValueError("classifiers must name at least one model")
+        for m in [*self.classifiers.values(), *([self.generator] if self.generator is not None else [])]:
+            m.eval().requires_grad_(False)  # shared by worker threads: never in train mode, no parameter grads
+
+    @classmethod
+    def from_zoo(cls, device: str = "cpu", progress: bool = True) -> "App":
+        """``mnist-cnn`` (trained on first use, about a minute) plus every other zoo entry already cached."""
+        names = ["mnist-cnn"] + [n for n in zoo.ENTRIES if n != "mnist-cnn" and _cached(n)]
+        models = {n: zoo.load(n, device=device, progress=progress) for n in names}
+        g = zoo.load("mnist-gan", device=device, progress=progress) if _cached("mnist-gan") else None
+        return cls(models, g, descriptions={n: zoo.ENTRIES[n].description for n in names})
+
+    def model(self, name) -> nn.Module:
+        if not isinstance(name, str) or name not in self.classifiers:
+            raise bad(f"model must be one of {', '.join(self.classifiers)}; got {name!r}")
+        return self.classifiers[name]
+
+    def need_generator(self) -> nn.Module:
+        if self.generator is None:
+            raise ApiError(503, "no generator: train the zoo's mnist-gan first (advgen zoo mnist-gan)")
+        return self.generator
+
+    @property
+    def latent_dim(self) -> int | None:
+        return None if self.generator is None else int(self.generator.latent_dim)
+
+    @property
+    def num_classes(self) -> int:
+        return self.dataset.num_classes
+
+
+def _cached(name: str) -> bool:
+    """A fresh cache of zoo entry ``name`` exists (a stale one would retrain for minutes: skip it)."""
+    try:
+        return zoo.path(name).exists() and zoo._fresh(name, io.read_meta(zoo.path(name)))
+    except Exception:  # noqa: BLE001 - unreadable sidecar: not cached
+        return False
+
+
+def _device(m: nn.Module) -> torch.device:
+    return next(iter(m.parameters())).device
+
+
+def _probs(model: nn.Module, x: torch.Tensor) -> list[float]:
+    with torch.no_grad():
+        return flat(model(x.to(_device(model))).softmax(1).cpu())
+
+
+def _target(app: App, body: dict, key: str = "target"):
+    if body.get(key) is None:
+        return None
+    return integer(body, key, lo=0, hi=app.num_classes - 1)
+
+
+# --------------------------------------------------------------------------- GET handlers
+def info(app: App, query: dict) -> dict:
+    return {"models": [{"name": n, "description": app.descriptions.get(n, "")} for n in app.classifiers],
+            "classes": list(app.dataset.classes), "latent_dim": app.latent_dim, "attacks": list(ATTACKS),
+            "explain": list(EXPLAIN), "max_eps": MAX_EPS, "max_pgd_steps": MAX_PGD_STEPS,
+            "max_cw_steps": MAX_CW_STEPS, "test_digits": len(app.dataset.x_test)}
+
+
+def digit(app: App, query: dict) -> dict:
+    """A test digit: ``?index=N`` (0 ≤ N < 1000)."""
+    raw = query.get("index", "0")
+    if not re.fullmatch(r"\d{1,6}", raw):
+        raise bad(f"index must be a non-negative integer, got {raw!r}")
+    i = integer({"index": int(raw)}, "index", lo=0, hi=len(app.dataset.x_test) - 1)
+    return {"index": i, "label": int(app.dataset.y_test[i]), "image": flat(app.dataset.x_test[i])}
+
+
+# --------------------------------------------------------------------------- POST handlers
+def predict(app: App, body: dict) -> dict:
+    """Class probabilities and the heat maps asked for in ``explain`` (default: saliency)."""
+    model, x = app.model(body.get("model", next(iter(app.classifiers)))), image(body)
+    methods = body.get("explain", ["saliency"])
+    if not isinstance(methods, list) or not all(isinstance(m, str) and m in EXPLAIN for m in methods):
+        raise bad(f"explain must be a list drawn from {', '.join(EXPLAIN)}; got {methods!r}")
+    target = _target(app, body)
+    out = {"probs": _probs(model, x)}
+    if target is None:
+        target = max(range(len(out["probs"])), key=out["probs"].__getitem__)
+    out["target"] = target
+    if "saliency" in methods:
+        out["saliency"] = flat(_normalise(explain.saliency(model, x, target)))
+    if "occlusion" in methods:
+        out["occlusion"] = flat(_normalise(explain.occlusion(model, x, target)[:, :1].clamp(min=0)))
+    return out
+
+
+def _normalise(h: torch.Tensor) -> torch.Tensor:
+    top = float(h.max())
+    return h / top if top > 0 else h
+
+
+def attack(app: App, body: dict) -> dict:
+    """Attack one or more models (white-box, each against itself); per model the adversarial image,
+    the perturbation ×10 (0.5 = unchanged) and the probabilities before and after."""
+    names = body.get("models", [body.get("model", next(iter(app.classifiers)))])
+    if not isinstance(names, list) or not 1 <= len(names) <= MAX_MODELS or len(set(map(str, names))) != len(names):
+        raise bad(f"models must be a list of 1 to {MAX_MODELS} distinct model names")
+    models = {n: app.model(n) for n in names}
+    x = image(body)
+    kind = one_of(body, "attack", ATTACKS, "pgd")
+    target = _target(app, body)
+    eps = number(body, "eps", 0.2, lo=0.0, hi=MAX_EPS) if kind != "cw" else None
+    steps = integer(body, "steps", 10 if kind == "pgd" else 100, lo=1,
+                    hi=MAX_CW_STEPS if kind == "cw" else MAX_PGD_STEPS) if kind != "fgsm" else 1
+    seed = integer(body, "seed", 0, lo=0, hi=2**31 - 1)
+    y = None if target is None else torch.tensor([target])
+    out = {}
+    for n, m in models.items():
+        if kind == "fgsm":
+            adv = attacks.fgsm(m, x, y, eps=eps, targeted=y is not None)
+        elif kind == "pgd":
+            adv = attacks.pgd(m, x, y, eps=eps, alpha=2.5 * eps / steps if eps else 0.01, steps=steps,
+                              targeted=y is not None, seed=seed)
+        else:
+            adv = attacks.carlini_wagner_l2(m, x, y, targeted=y is not None, steps=steps, lr=0.1,
+                                            binary_search_steps=3)
+        delta = adv - x
+        out[n] = {"probs": _probs(m, x), "adv_probs": _probs(m, adv), "adversarial": flat(adv),
+                  "perturbation": flat((0.5 + 5 * delta).clamp(0, 1)),  # ×10 around mid-grey
+                  "linf": round(float(delta.abs().max()), 4), "l2": round(float(delta.norm()), 4)}
+    return {"attack": kind, "eps": eps, "steps": steps, "target": target, "results": out}
+
+
+def _z(app: App, body: dict) -> torch.Tensor:
+    d = app.latent_dim
+    v = body.get("z")
+    if not isinstance(v, list) or len(v) != d or not all(type(p) in (int, float) for p in v):
+        raise bad(f"z must be a list of {d} numbers")
+    z = torch.tensor(v, dtype=torch.float32)
+    if not torch.isfinite(z).all() or float(z.abs().max()) > MAX_Z:
+        raise bad(f"z must be finite with every |z_i| <= {MAX_Z}")
+    return z.view(1, d)
+
+
+def _seeded_z(app: App, seed: int) -> torch.Tensor:
+    return torch.randn(1, app.latent_dim, generator=torch.Generator().manual_seed(seed)).clamp(-MAX_Z, MAX_Z)
+
+
+def _render(g: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return g(z.to(_device(g))).cpu()
+
+
+def generate(app: App, body: dict) -> dict:
+    """``{"z": [...]}`` or ``{"seed": s}`` -> the generated digit (and the z used)."""
+    g = app.need_generator()
+    z = _z(app, body) if "z" in body else _seeded_z(app, integer(body, "seed", 0, lo=0, hi=2**31 - 1))
+    return {"z": flat(z, 1.0), "image": flat(_render(g, z))}
+
+
+def interpolate(app: App, body: dict) -> dict:
+    """Spherical interpolation between the latents of ``seed_a`` and ``seed_b`` (``n`` images)."""
+    g = app.need_generator()
+    a, b = (integer(body, k, lo=0, hi=2**31 - 1) for k in ("seed_a", "seed_b"))
+    n = integer(body, "n", 8, lo=2, hi=MAX_INTERPOLATION)
+    z = gan.interpolate(_seeded_z(app, a)[0], _seeded_z(app, b)[0], n, "slerp")
+    return {"images": [flat(im) for im in _render(g, z)]}
+
+
+def game_round(app: App, body: dict) -> dict:
+    """Two images, a real test digit and a fresh GAN sample, in random order; guess with the token."""
+    g = app.need_generator()
+    rng = secrets.SystemRandom()
+    real = app.dataset.x_test[rng.randrange(len(app.dataset.x_test))][None]
+    fake = _render(g, _seeded_z(app, rng.randrange(2**31)))
+    real_at = rng.randrange(2)
+    pair = [real, fake] if real_at == 0 else [fake, real]
+    token = secrets.token_hex(8)
+    with app.lock:
+        app.rounds[token] = real_at
+        while len(app.rounds) > ROUNDS_KEPT:
+            app.rounds.popitem(last=False)
+    return {"token": token, "images": [flat(im) for im in pair]}
+
+
+def game_guess(app: App, body: dict) -> dict:
+    token = body.get("token")
+    choice = integer(body, "choice", lo=0, hi=1)
+    if not isinstance(token, str):
+        raise bad("token must be the string a round returned")
+    with app.lock:
+        real_at = app.rounds.pop(token, None)
+    if real_at is None:
+        raise ApiError(404, "token: unknown or already answered round")
+    return {"correct": choice == real_at, "real": real_at}
