@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for verbs that relaunch under torchrun (--nproc)
     if not getattr(args, "func", None):
         p.print_help()
         return 0

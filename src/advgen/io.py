@@ -56,9 +56,9 @@ def save_weights(path, tensors: dict[str, torch.Tensor], meta: dict | None = Non
     return digest
 
 
-def read_meta(path) -> dict:
-    """The sidecar of ``path``; ``WeightsError`` when missing or not JSON."""
-    side = sidecar(path)
+def read_meta(path, meta_path=None) -> dict:
+    """The sidecar of ``path`` (or the file ``meta_path``); ``WeightsError`` when missing or not JSON."""
+    side = sidecar(path) if meta_path is None else Path(meta_path)
     try:
         return json.loads(side.read_text())
     except FileNotFoundError:
@@ -67,16 +67,21 @@ def read_meta(path) -> dict:
         raise WeightsError(f"{side}: the metadata sidecar is not valid JSON ({e})") from None
 
 
-def load_weights(path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
-    """Load tensors and metadata, verifying the sha256 recorded in the sidecar."""
+class UnsafeFileError(WeightsError):
+    """A pickle or ``torch.save`` archive where a safetensors file belongs: refused, never unpickled."""
+
+
+def load_weights(path, device: str | torch.device = "cpu", *, meta_path=None) -> tuple[dict[str, torch.Tensor], dict]:
+    """Load tensors and metadata, verifying the sha256 recorded in the sidecar (``meta_path``: another sidecar)."""
     path = Path(path)
-    meta = read_meta(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise WeightsError(f"{path}: weight file is missing") from None
     if data[:1] == b"\x80" or data[:2] == b"PK":
-        raise WeightsError(f"{path}: this is a pickle / torch.save file; advgen only loads safetensors")
+        raise UnsafeFileError(f"{path}: this is a pickle / torch.save file; advgen only loads safetensors "
+                              "and never unpickles (convert it with safetensors.torch.save_file in a trusted session)")
+    meta = read_meta(path, meta_path)
     digest = hashlib.sha256(data).hexdigest()
     if digest != meta.get("sha256"):
         raise WeightsError(

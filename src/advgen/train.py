@@ -10,21 +10,28 @@ distillation): ``loss(model, xb, yb, step) -> scalar`` replaces the cross-entrop
 adds running figures to the progress bar. ``checkpoint=PATH`` saves model, Adam, schedule and
 generator state after every epoch (safetensors + JSON, atomic, via :mod:`advgen.io`) and a
 later call with the same path, model shape and config resumes from it: an interrupted run
-ends with the same weights as an uninterrupted one, bit for bit.
+ends with the same weights as an uninterrupted one, bit for bit. ``checkpoint_every=k`` also
+saves every k batches (mid-epoch: the epoch's order and position are saved too); SIGTERM/SIGINT
+save a final checkpoint and raise :class:`advgen.checkpoint.Interrupted`; the last two
+checkpoints are kept and a truncated newest one falls back to the previous (:mod:`advgen.checkpoint`).
+
+Under ``torchrun`` (``WORLD_SIZE > 1``) the loop runs data-parallel with DistributedDataParallel
+(:mod:`advgen.distributed`): every rank draws the same global batch and trains on its slice, so
+the weights match the one-process run up to float rounding; only rank 0 writes checkpoints.
+``amp="bf16"`` runs forward and loss under bfloat16 autocast (:mod:`advgen.precision`).
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import _checks, io
+from . import _checks, checkpoint as ckpt, distributed, precision
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,8 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / len(x)
 
 
-def _save_checkpoint(path, model, opt, sched, gen, epoch: int, losses: list, config: FitConfig) -> None:
+def _save_checkpoint(path, model, opt, sched, gen, epoch: int, losses: list, config: FitConfig,
+                     batch: int = 0, total: float = 0.0, perm: torch.Tensor | None = None) -> None:
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     sd = opt.state_dict()
     for i, st in sd["state"].items():
@@ -71,11 +79,14 @@ def _save_checkpoint(path, model, opt, sched, gen, epoch: int, losses: list, con
     tensors["generator"] = gen.get_state()
     meta = {"kind": "advgen.train.fit checkpoint", "epoch": epoch, "losses": losses, "config": config.to_dict(),
             "param_groups": sd["param_groups"], "scheduler": sched.state_dict()}
-    io.save_weights(path, tensors, meta)
+    if batch:  # mid-epoch: the epoch's order, the next batch and the loss summed so far (over all ranks)
+        tensors["perm"] = perm
+        meta.update(batch=batch, total=total)
+    ckpt.save(path, tensors, meta)
 
 
-def _load_checkpoint(path, model, opt, sched, gen, config: FitConfig) -> tuple[int, list]:
-    tensors, meta = io.load_weights(path)
+def _load_checkpoint(path, model, opt, sched, gen, config: FitConfig) -> tuple[int, list, int, float, torch.Tensor | None]:
+    tensors, meta = ckpt.load(path)
     if meta.get("kind") != "advgen.train.fit checkpoint" or meta.get("config") != config.to_dict():
         raise ValueError(f"checkpoint {path} was written by another training run (config "
                          f"{meta.get('config')}); use a new path or delete it")
@@ -89,14 +100,16 @@ def _load_checkpoint(path, model, opt, sched, gen, config: FitConfig) -> tuple[i
     opt.load_state_dict({"state": state, "param_groups": groups})
     sched.load_state_dict(meta["scheduler"])
     gen.set_state(tensors["generator"])
-    return int(meta["epoch"]), list(meta["losses"])
+    return (int(meta["epoch"]), list(meta["losses"]), int(meta.get("batch", 0)), float(meta.get("total", 0.0)),
+            tensors.get("perm"))
 
 
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: FitConfig = FitConfig(), *,
         progress: bool = True, desc: str = "train",
         loss: Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
         status: Callable[[], dict] | None = None,
-        checkpoint: str | os.PathLike | None = None) -> list[float]:
+        checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+        amp: str | None = None) -> list[float]:
     """Train ``model`` on (x, y) by cross-entropy (or ``loss``); return the mean loss of every epoch.
 
     Args:
@@ -104,44 +117,70 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: FitConfig = 
             it runs under the batch's seeded torch RNG (dropout, random starts), ``step`` counts batches.
         status: ``status() -> dict`` of running figures shown on the progress bar.
         checkpoint: file to save training state to after every epoch and to resume from.
+        checkpoint_every: also save every this many batches (default: once per epoch).
+        amp: ``"bf16"`` for bfloat16 autocast of forward and loss, ``"off"``/None for float32.
     """
     _checks.images(x, "x")
     _checks.labels(y, len(x), int(y.max()) + 1, "y")
     dev = _checks.device_of(model)
+    precision.check(amp)
+    if checkpoint_every is not None:
+        _checks.positive_int(checkpoint_every, "checkpoint_every")
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = -(-len(x) // config.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.epochs * steps_per_epoch)
-    start, losses = 0, []
-    if checkpoint is not None and Path(checkpoint).exists():
-        start, losses = _load_checkpoint(checkpoint, model, opt, sched, gen, config)
+    start, losses, first, total, perm = 0, [], 0, 0.0, None
+    if checkpoint is not None and ckpt.exists(checkpoint):
+        start, losses, first, total, perm = _load_checkpoint(checkpoint, model, opt, sched, gen, config)
+    if distributed.setup(dev):  # under torchrun: one DDP replica per rank, each on its slice of every batch
+        w, rest = distributed.world_size(), len(x) % config.batch_size
+        if config.batch_size < w or 0 < rest < w:
+            raise ValueError(f"batch_size {config.batch_size} (last batch {rest or config.batch_size}) must give "
+                             f"every one of the {w} ranks at least one sample")
+        total = total if distributed.is_main() else 0.0  # the saved sum is global; count it once
+    net = distributed.wrap(model)
     model.train()
-    bar = tqdm(range(start, config.epochs), desc=desc, disable=not progress, leave=False,
-               initial=start, total=config.epochs)
-    for epoch in bar:
-        perm = torch.randperm(len(x), generator=gen)
-        total = 0.0
-        for b, i in enumerate(range(0, len(x), config.batch_size)):
-            idx = perm[i:i + config.batch_size]
-            xb, yb = x[idx], y[idx]
-            if config.shift:
-                xb = random_shift(xb, config.shift, gen)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))  # dropout masks
-                if loss is None:
-                    batch_loss = F.cross_entropy(model(xb.to(dev)), yb.to(dev))
-                else:
-                    batch_loss = loss(model, xb.to(dev), yb.to(dev), epoch * steps_per_epoch + b)
-                opt.zero_grad(set_to_none=True)
-                batch_loss.backward()
-            opt.step()
-            sched.step()
-            total += float(batch_loss.detach()) * len(idx)
-            if status is not None:
-                bar.set_postfix(status(), refresh=False)
-        losses.append(total / len(x))
-        bar.set_postfix(loss=f"{losses[-1]:.4f}", **(status() if status is not None else {}))
-        if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, opt, sched, gen, epoch + 1, losses, config)
+    bar = tqdm(range(start, config.epochs), desc=desc, disable=not progress or not distributed.is_main(),
+               leave=False, initial=start, total=config.epochs)
+    with ckpt.stop_signals(checkpoint is not None) as stop:
+        for epoch in bar:
+            if perm is None:
+                perm = torch.randperm(len(x), generator=gen)
+            for b in range(first, steps_per_epoch):
+                idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
+                xb, yb = x[idx], y[idx]
+                if config.shift:
+                    xb = random_shift(xb, config.shift, gen)
+                xb, yb = distributed.shard((xb, yb))  # this rank's part of the global batch
+                with torch.random.fork_rng(devices=[]):
+                    # dropout masks: seeded per batch, and per rank under torchrun
+                    torch.manual_seed(distributed.rank_seed(int(torch.randint(2**62, (1,), generator=gen))))
+                    with precision.autocast(dev, amp):
+                        if loss is None:
+                            batch_loss = F.cross_entropy(net(xb.to(dev)), yb.to(dev))
+                        else:
+                            batch_loss = loss(net, xb.to(dev), yb.to(dev), epoch * steps_per_epoch + b)
+                    opt.zero_grad(set_to_none=True)
+                    (batch_loss * distributed.loss_scale(len(xb), len(idx))).backward()
+                opt.step()
+                sched.step()
+                total += float(batch_loss.detach()) * len(xb)
+                if status is not None:
+                    bar.set_postfix(status(), refresh=False)
+                if checkpoint is not None and b + 1 < steps_per_epoch:
+                    halt = stop.poll()
+                    if halt or (checkpoint_every and (epoch * steps_per_epoch + b + 1) % checkpoint_every == 0):
+                        done = distributed.all_reduce_dict({"t": total})["t"]
+                        _save_checkpoint(checkpoint, model, opt, sched, gen, epoch, losses, config, b + 1, done, perm)
+                        if halt:
+                            raise ckpt.interrupted(stop, checkpoint)
+            losses.append(distributed.all_reduce_dict({"t": total})["t"] / len(x))
+            perm, first, total = None, 0, 0.0
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", **(status() if status is not None else {}))
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, model, opt, sched, gen, epoch + 1, losses, config)
+                if epoch + 1 < config.epochs and stop.poll():
+                    raise ckpt.interrupted(stop, checkpoint)
     model.eval()
     return losses

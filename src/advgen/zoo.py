@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import __version__, data, io, nets
+from . import __version__, data, distributed, io, nets
 from .train import FitConfig, accuracy, fit
 
 
@@ -155,7 +155,8 @@ def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False
     """The trained model ``name`` in eval mode on ``device``; trains and caches it on first use."""
     _entry(name)
     target = path(name)
-    with _lock(target):
+    # under torchrun all ranks train together (collectives), so only rank 0 takes the lock and writes
+    with _lock(target) if distributed.is_main() else contextlib.nullcontext():
         if not retrain and target.exists():
             try:
                 state, meta = io.load_weights(target)
@@ -167,7 +168,8 @@ def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False
             except (io.WeightsError, RuntimeError) as err:
                 warnings.warn(f"zoo {name}: cache unusable ({err}); retraining", stacklevel=2)
         model, meta = _train(name, progress)
-        io.save_weights(target, model.state_dict(), meta)
+        if distributed.is_main():
+            io.save_weights(target, model.state_dict(), dict(meta, world_size=distributed.world_size()))
         return model.to(device).eval()
 
 

@@ -11,6 +11,10 @@ Definitions (used by every report in advgen):
 - *distortion*: per image ‖x_adv − x‖∞, ‖x_adv − x‖₂, or the RMS pixel change ‖x_adv − x‖₂/√d
   (Szegedy et al. 2014); means and medians are over the successful images.
 - *confidence*: softmax probability of the class predicted on x_adv, over the successful images.
+
+Under ``torchrun`` (:mod:`advgen.distributed`) :func:`evaluate` attacks only this rank's contiguous
+slice of the images, gathers the adversarial examples from every rank and measures the whole set,
+so every rank returns the report a single process would (for deterministic attacks, exactly).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from typing import ClassVar
 
 import torch
 
-from .. import _checks
+from .. import _checks, distributed
 from . import base
 
 NORMS = ("inf", "2", "rms")
@@ -142,9 +146,15 @@ def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=No
     if eps is not None:
         kwargs["eps"] = base.check_eps(eps)
     start = time.perf_counter()
-    x_adv = attack(model, x, target if targeted else y, batch_size=batch_size, **kwargs)
+    labels = target if targeted else y
+    if distributed.setup(_checks.device_of(model)) and len(x) >= distributed.world_size():
+        lo, hi = distributed.bounds(len(x))  # attack this rank's slice; measure the gathered whole
+        x_adv = distributed.all_gather_rows(attack(model, x[lo:hi], labels[lo:hi], batch_size=batch_size, **kwargs))
+    else:
+        x_adv = attack(model, x, labels, batch_size=batch_size, **kwargs)
+    seconds = distributed.all_reduce_dict({"s": time.perf_counter() - start}, "max")["s"]
     return measure(model, x, x_adv, y, target=target, name=name or _name(attack), eps=kwargs.get("eps"),
-                   seconds=time.perf_counter() - start, batch_size=batch_size)
+                   seconds=seconds, batch_size=batch_size)
 
 
 def measure(model, x: torch.Tensor, x_adv: torch.Tensor, y, *, target=None, name: str = "attack",

@@ -2,7 +2,7 @@
 or load the zoo's, then measure it under FGSM, PGD with restarts, CW-L2 and the gradient-masking report."""
 from __future__ import annotations
 
-from ._common import add_device, add_seed
+from ._common import add_device, add_scale, add_seed, relaunch
 
 METHODS = ("pgd", "fgsm", "distill")
 ZOO = {"pgd": "mnist-cnn-pgd", "fgsm": "mnist-cnn-fgsm", "distill": "mnist-cnn-distilled"}
@@ -32,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="folder for model.safetensors (+ .json sidecar) and report.json")
     add_seed(p)
     add_device(p)
+    add_scale(p)
     p.set_defaults(func=defend)
 
 
@@ -42,8 +43,11 @@ def defend(args) -> int:
 
     import torch
 
-    from .. import _checks, data, defenses, io, nets, zoo
+    from .. import _checks, data, defenses, distributed, io, nets, zoo
 
+    code = relaunch(args)
+    if code is not None:
+        return code
     for v, name in ((args.n, "--n"), (args.cw_n, "--cw-n"), (args.masking_n, "--masking-n")):
         if v < 0:
             raise ValueError(f"{name} must be >= 0, got {v}")
@@ -65,16 +69,20 @@ def defend(args) -> int:
                 raise ValueError("--checkpoint-dir applies to pgd and fgsm training, not distill")
             torch.manual_seed(args.seed + 1)
             teacher = nets.mnist_cnn(ds.num_classes, ds.x_train.shape[1]).to(args.device)
-            defenses.defensive_distillation(ds, temperature=args.temperature, teacher=teacher, student=model, **common)
+            defenses.defensive_distillation(ds, temperature=args.temperature, teacher=teacher, student=model,
+                                            amp=args.amp, **common)
             config = dict(common, method="distill", temperature=args.temperature)
         else:
             mix = args.mix if args.mix is not None else (0.0 if args.method == "pgd" else 0.5)
             warmup = args.warmup if args.warmup is not None else (3.0 if args.method == "pgd" else 0.0)
             opts = dict(attack=args.method, eps=args.eps, alpha=args.alpha, steps=args.steps, mix=mix, warmup=warmup)
-            defenses.adversarial_training(model, ds, **opts, **common, checkpoint_dir=args.checkpoint_dir)
+            defenses.adversarial_training(model, ds, **opts, **common, checkpoint_dir=args.checkpoint_dir, amp=args.amp)
             config = dict(common, method="adversarial", **opts)
     train_seconds = round(time.perf_counter() - start, 1)
     row = {}
+    if not distributed.is_main():  # under torchrun: rank 0 evaluates and writes
+        distributed.cleanup()
+        return 0
     if args.n:
         n = min(args.n, len(ds.x_test))
         idx = torch.linspace(0, len(ds.x_test) - 1, n).round().long()

@@ -2,7 +2,7 @@
 save a scatter figure of its samples over the mode centres."""
 from __future__ import annotations
 
-from ._common import add_device, add_seed
+from ._common import add_device, add_scale, add_seed, relaunch
 
 
 def register(sub) -> None:
@@ -23,15 +23,19 @@ def register(sub) -> None:
     p.add_argument("--out", default="gan.png", help="scatter figure path (default gan.png)")
     add_seed(p)
     add_device(p)
+    add_scale(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import torch
 
-    from .. import _checks, data, gan, metrics, nets
+    from .. import _checks, data, distributed, gan, metrics, nets
     from ..experiments.pacgan_2d import EVAL_SAMPLES, EVAL_SEED, scatter
 
+    code = relaunch(args)
+    if code is not None:
+        return code
     _checks.positive_int(args.pack, "--pack")
     _checks.positive_int(args.steps, "--steps")
     _checks.positive_int(args.batch_size, "--batch-size")
@@ -50,9 +54,12 @@ def run(args) -> int:
     with _checks.num_threads(1 if args.device == "cpu" else None):
         hist = gan.train(G, D, mix, pack=args.pack, steps=args.steps, batch_size=args.batch_size, lr_g=args.lr,
                          lr_d=args.lr, betas=(args.beta1, 0.999), lr_decay=args.lr_decay, loss=args.loss,
-                         update=args.update, latent=2, seed=args.seed, checkpoint_dir=args.checkpoint_dir,
+                         update=args.update, latent=2, seed=args.seed, checkpoint_dir=args.checkpoint_dir, amp=args.amp,
                          callbacks=[gan.Callback(evaluate, max(1, args.steps // 20))],
                          desc=f"{args.mixture} {'GAN' if args.pack == 1 else f'PacGAN{args.pack}'}")
+    if not distributed.is_main():  # under torchrun: rank 0 reports and writes the figure
+        distributed.cleanup()
+        return 0
     x = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
     r = metrics.mode_coverage(x, mix.centers, mix.std)
     name = "GAN" if args.pack == 1 else f"PacGAN{args.pack}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ._common import add_device
+from ._common import add_device, add_scale, relaunch
 
 
 def register(sub) -> None:
@@ -11,12 +11,19 @@ def register(sub) -> None:
     p.add_argument("name", nargs="?", help="a zoo entry; without it, list them")
     p.add_argument("--retrain", action="store_true", help="train again even if cached")
     add_device(p)
+    add_scale(p)
     p.set_defaults(func=zoo)
 
 
 def zoo(args) -> int:
+    from .. import distributed
     from .. import zoo as z
 
+    code = relaunch(args)
+    if code is not None:
+        return code
+    if args.amp != "off":
+        raise ValueError("--amp: zoo entries are trained in float32 (their cache records the config); drop --amp")
     if args.name is None:
         for name, e in {**z.ENTRIES, **z.GENERATORS}.items():
             cached = "cached" if z.path(name).exists() else "not trained yet"
@@ -25,5 +32,8 @@ def zoo(args) -> int:
         print(f"cache: {z.home() / 'zoo'}")
         return 0
     z.load(args.name, device=args.device, retrain=args.retrain)
+    if not distributed.is_main():
+        distributed.cleanup()
+        return 0
     print(json.dumps(z.info(args.name), indent=2))
     return 0

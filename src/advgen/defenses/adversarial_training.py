@@ -95,7 +95,7 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
                          steps: int = 40, mix: float = 0.5, epochs: int = 10, random_start: bool = True,
                          warmup: float = 0.0, batch_size: int = 64, lr: float = 2e-3, shift: int = 0,
                          seed: int = 0, checkpoint_dir: str | os.PathLike | None = None,
-                         progress: bool = True) -> list[float]:
+                         progress: bool = True, amp: str | None = None) -> list[float]:
     """Train ``model`` in place on adversarial examples with their correct labels; return epoch losses.
 
     Args:
@@ -109,6 +109,7 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
         checkpoint_dir: folder for ``adversarial_training.safetensors``, written after every epoch;
             a new call with the same folder and settings resumes where the last one stopped.
         progress: show a bar with the running clean and adversarial training accuracy.
+        amp: ``"bf16"`` trains under bfloat16 autocast (:func:`advgen.train.fit`).
     """
     _checks.model(model)
     x, y = _train_arrays(train)
@@ -135,7 +136,7 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
         _guard(ckpt, cfg)
     spe = -(-len(x) // fc.batch_size)
     return fit(model, x, y, fc, progress=progress, desc=f"{cfg.attack} training",
-               loss=adversarial_loss(cfg, spe, stats), status=status, checkpoint=ckpt)
+               loss=adversarial_loss(cfg, spe, stats), status=status, checkpoint=ckpt, amp=amp)
 
 
 def _guard(ckpt: Path, cfg: AdvTrainConfig) -> None:

@@ -75,7 +75,7 @@ class DistillResult:
 
 def defensive_distillation(train, *, temperature: float = 100.0, teacher: nn.Module, student: nn.Module,
                            epochs: int = 10, batch_size: int = 64, lr: float = 2e-3, shift: int = 0,
-                           seed: int = 0, progress: bool = True) -> DistillResult:
+                           seed: int = 0, progress: bool = True, amp: str | None = None) -> DistillResult:
     """Train ``teacher`` at temperature T on hard labels, then ``student`` at T on its soft labels.
 
     Both models are trained in place (same :class:`advgen.train.FitConfig` apart from the seed:
@@ -85,19 +85,21 @@ def defensive_distillation(train, *, temperature: float = 100.0, teacher: nn.Mod
         train: a :class:`advgen.data.Dataset` (its training split) or a pair ``(x, y)``.
         temperature: T > 0 (Papernot et al. use 100 on MNIST; T = 1 is ordinary distillation).
         teacher, student: untrained classifiers (usually the same architecture).
+        amp: ``"bf16"`` trains under bfloat16 autocast (:func:`advgen.train.fit`).
     """
     x, y = _train_arrays(train)
     _checks.model(teacher, "teacher")
     _checks.model(student, "student")
     t = Temperature(teacher, temperature).temperature
     fc = FitConfig(epochs=_checks.positive_int(epochs, "epochs"), batch_size=batch_size, lr=lr, shift=shift, seed=seed)
-    t_losses = fit(Temperature(teacher, t), x, y, fc, progress=progress, desc=f"teacher at T={t:g}")
+    t_losses = fit(Temperature(teacher, t), x, y, fc, progress=progress, desc=f"teacher at T={t:g}", amp=amp)
     teacher.eval()
 
     def loss(model, xb, yb, step):
         return distillation_loss(model(xb), soft_labels(teacher, xb, t), 1.0)  # model is Temperature(student)
 
     s_fc = FitConfig(**dict(fc.to_dict(), seed=seed + 1))
-    s_losses = fit(Temperature(student, t), x, y, s_fc, progress=progress, desc=f"student at T={t:g}", loss=loss)
+    s_losses = fit(Temperature(student, t), x, y, s_fc, progress=progress, desc=f"student at T={t:g}", loss=loss,
+                   amp=amp)
     student.eval()
     return DistillResult(teacher, student, t_losses, s_losses)

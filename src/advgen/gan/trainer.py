@@ -28,6 +28,16 @@ Everything a later GAN needs goes through arguments, not copies of this loop:
 Randomness: all sampling uses one ``torch.Generator`` seeded by ``seed``; anything inside the
 nets that uses torch's global generator (dropout) runs under a forked, seeded global state.
 The same seed gives the same weights on CPU, bit for bit, with or without a resume.
+
+Faults: the last two checkpoints are kept and a truncated newest one falls back to the previous
+(:mod:`advgen.checkpoint`); SIGTERM/SIGINT save a checkpoint at the current step and raise
+:class:`advgen.checkpoint.Interrupted`.
+
+Under ``torchrun`` (``WORLD_SIZE > 1``) every rank draws the same global batch of real samples
+and latents and trains on its slice; losses are scaled to the rank's share and the gradients of
+G and D averaged over ranks (:func:`advgen.distributed.sync_gradients`), so the nets match the
+one-process run up to float rounding. Only rank 0 writes checkpoints. ``amp="bf16"`` runs the
+forward passes and losses under bfloat16 autocast.
 """
 from __future__ import annotations
 
@@ -41,7 +51,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import _checks, io
+from .. import _checks, checkpoint as ckpt, distributed, precision
 from .losses import LOSSES, discriminator_loss, generator_loss
 from .pack import Packed
 
@@ -286,7 +296,7 @@ def train(generator: nn.Module, discriminator: nn.Module, data, *, loss: str = "
           betas: tuple[float, float] = (0.5, 0.999), lr_decay: float = 0.0, latent=2,
           callbacks: Sequence[Callback | Callable] = (), extensions: Sequence[Extension] = (),
           checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1000, seed: int = 0,
-          progress: bool = True, desc: str = "gan") -> History:
+          progress: bool = True, desc: str = "gan", amp: str | None = None) -> History:
     """Train ``generator`` and ``discriminator`` (in place) with Adam; return the :class:`History`.
 
     ``batch_size`` counts packs: each D step sees ``batch_size·pack`` real and as many generated
@@ -296,14 +306,14 @@ def train(generator: nn.Module, discriminator: nn.Module, data, *, loss: str = "
                     batch_size=batch_size, steps=steps, lr_g=lr_g, lr_d=lr_d, betas=betas,
                     lr_decay=lr_decay, seed=seed, checkpoint_every=checkpoint_every)
     return Trainer(generator, discriminator, data, cfg, latent=latent, callbacks=callbacks,
-                   extensions=extensions, checkpoint_dir=checkpoint_dir).run(progress=progress, desc=desc)
+                   extensions=extensions, checkpoint_dir=checkpoint_dir, amp=amp).run(progress=progress, desc=desc)
 
 
 class Trainer:
     """The state of one GAN run; :func:`train` is the usual entry point."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, data, config: GANConfig, *,
-                 latent=2, callbacks=(), extensions=(), checkpoint_dir=None):
+                 latent=2, callbacks=(), extensions=(), checkpoint_dir=None, amp: str | None = None):
         self.G = _checks.model(generator, "generator")
         self.D_raw = _checks.model(discriminator, "discriminator")
         self.cfg = config
@@ -336,21 +346,32 @@ class Trainer:
             raise ValueError("generator and discriminator must both have trainable parameters")
         self.opt_g = torch.optim.Adam(self.g_params, lr=config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d_params, lr=config.lr_d, betas=config.betas)
-        self.gen = torch.Generator().manual_seed(config.seed)
-        self.global_rng = torch.Generator().manual_seed(config.seed + 1).get_state()
+        self.amp = precision.check(amp)
+        self.gen = torch.Generator().manual_seed(config.seed)  # the same on every rank: global batches
+        self.global_rng = torch.Generator().manual_seed(distributed.rank_seed(config.seed + 1)).get_state()
         self.history = History()
         self.step = 0
+        self.scale = 1.0  # this rank's share of the global mean loss (distributed.loss_scale)
+        self.multi = distributed.setup(self.dev)
+        if self.multi:
+            w = distributed.world_size()
+            if config.batch_size < w:
+                raise ValueError(f"batch_size {config.batch_size} must give each of the {w} ranks at least one pack")
+            for module in (self.G, self.D_raw, self.extensions):
+                distributed.broadcast_module(module)
         self.dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-        if self.dir is not None and (self.dir / CHECKPOINT).exists():
+        if self.dir is not None and ckpt.exists(self.dir / CHECKPOINT):
             self.load(self.dir / CHECKPOINT)
 
     # ------------------------------------------------------------ one update
     def _real(self):
-        return _to(self.source(self.cfg.batch_size * self.m, self.gen), self.dev)
+        batch = distributed.shard(self.source(self.cfg.batch_size * self.m, self.gen), self.m)
+        self.scale = distributed.loss_scale(len(_first(batch)) // self.m, self.cfg.batch_size)
+        return _to(batch, self.dev)
 
     def _z(self):
         z = self.latent(self.cfg.batch_size * self.m, self.gen)
-        return _to(z if not isinstance(z, list) else tuple(z), self.dev)
+        return _to(distributed.shard(z if not isinstance(z, list) else tuple(z), self.m), self.dev)
 
     def _extra(self, kind: str, s: Step):
         total = None
@@ -363,66 +384,75 @@ class Trainer:
     def _d_loss(self, s: Step) -> torch.Tensor:
         ld = discriminator_loss(s.real_logits, s.fake_logits, self.cfg.loss)
         extra = self._extra("d_loss", s) if len(self.extensions) else None
-        return ld if extra is None else ld + extra
+        ld = ld if extra is None else ld + extra
+        return ld * self.scale if self.multi else ld
 
     def _g_loss(self, s: Step) -> torch.Tensor:
         lg = generator_loss(s.fake_logits, self.cfg.loss)
         extra = self._extra("g_loss", s) if len(self.extensions) else None
-        return lg if extra is None else lg + extra
+        lg = lg if extra is None else lg + extra
+        return lg * self.scale if self.multi else lg
 
     def _alternating(self) -> tuple[float, float]:
         G, D, ext = self.G, self.D, self.ext
         for _ in range(self.cfg.d_steps):
             real, z = self._real(), self._z()
-            fake = ext.generate(G, z, real)
-            s = Step(self.step, real, z, fake.detach(), ext.discriminate(D, _first(real), real),
-                     ext.discriminate(D, fake.detach(), real), G, self.D_raw)
-            ld = self._d_loss(s)
+            with precision.autocast(self.dev, self.amp):
+                fake = ext.generate(G, z, real)
+                s = Step(self.step, real, z, fake.detach(), ext.discriminate(D, _first(real), real),
+                         ext.discriminate(D, fake.detach(), real), G, self.D_raw)
+                ld = self._d_loss(s)
             self.opt_d.zero_grad(set_to_none=True)
             ld.backward()
+            ld = distributed.sync_gradients(self.d_params, ld)[0]  # the global loss; gradients averaged
             self.opt_d.step()
         for i in range(self.cfg.g_steps):
-            if i:  # the first G step reuses the last D step's fakes (as in PyTorch's DCGAN example)
-                real, z = self._real(), self._z()
-                fake = ext.generate(G, z, real)
-            s = Step(self.step, real, z, fake, None, ext.discriminate(D, fake, real), G, self.D_raw)
-            lg = self._g_loss(s)
+            with precision.autocast(self.dev, self.amp):
+                if i:  # the first G step reuses the last D step's fakes (as in PyTorch's DCGAN example)
+                    real, z = self._real(), self._z()
+                    fake = ext.generate(G, z, real)
+                s = Step(self.step, real, z, fake, None, ext.discriminate(D, fake, real), G, self.D_raw)
+                lg = self._g_loss(s)
             self.opt_g.zero_grad(set_to_none=True)
             lg.backward()
+            lg = distributed.sync_gradients(self.g_params, lg)[0]
             self.opt_g.step()
-        return float(ld.detach()), float(lg.detach())
+        return ld, lg
 
     def _simultaneous(self) -> tuple[float, float]:
         G, D, ext = self.G, self.D, self.ext
         real, z = self._real(), self._z()
-        fake = ext.generate(G, z, real)
-        x = _first(real)
-        logits = ext.discriminate(D, torch.cat([x, fake]), real)  # one pass over real and fake
-        n = len(x) // self.m
-        s = Step(self.step, real, z, fake, logits[:n], logits[n:], G, self.D_raw)
-        ld, lg = self._d_loss(s), self._g_loss(s)
+        with precision.autocast(self.dev, self.amp):
+            fake = ext.generate(G, z, real)
+            x = _first(real)
+            logits = ext.discriminate(D, torch.cat([x, fake.to(x.dtype)]), real)  # one pass over real and fake
+            n = len(x) // self.m
+            s = Step(self.step, real, z, fake, logits[:n], logits[n:], G, self.D_raw)
+            ld, lg = self._d_loss(s), self._g_loss(s)
         gd = torch.autograd.grad(ld, self.d_params, retain_graph=True, allow_unused=True)
         gg = torch.autograd.grad(lg, self.g_params, allow_unused=True)
         for p, g in zip(self.d_params, gd):
             p.grad = g
         for p, g in zip(self.g_params, gg):
             p.grad = g
+        ld, lg = distributed.sync_gradients(self.d_params + self.g_params, ld, lg)
         self.opt_d.step()
         self.opt_g.step()
-        return float(ld.detach()), float(lg.detach())
+        return ld, lg
 
     # ------------------------------------------------------------ the run
     def run(self, *, progress: bool = True, desc: str = "gan") -> History:
         cfg = self.cfg
         one = self._simultaneous if cfg.update == "simultaneous" else self._alternating
-        bar = tqdm(total=cfg.steps, initial=self.step, desc=desc, disable=not progress, leave=False)
+        bar = tqdm(total=cfg.steps, initial=self.step, desc=desc, disable=not progress or not distributed.is_main(),
+                   leave=False)
         postfix_every = max(1, cfg.steps // 200)
         shown: dict[str, str] = {}
         start = time.perf_counter() - self.history.seconds
         self.G.train()
         self.D.train()
         self.extensions.train()
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), ckpt.stop_signals(self.dir is not None) as stop:
             torch.set_rng_state(self.global_rng)
             while self.step < cfg.steps:
                 f = cfg.lr_factor(self.step)
@@ -440,10 +470,14 @@ class Trainer:
                 if self.step % postfix_every == 0 or done:
                     bar.set_postfix(d=f"{ld:.3f}", g=f"{lg:.3f}", **shown, refresh=False)
                 bar.update(1)
-                if self.dir is not None and (self.step % cfg.checkpoint_every == 0 or done):
+                halt = self.dir is not None and not done and stop.poll()
+                if self.dir is not None and (self.step % cfg.checkpoint_every == 0 or done or halt):
                     self.global_rng = torch.get_rng_state()
                     self.history.seconds = time.perf_counter() - start
                     self.save(self.dir / CHECKPOINT)
+                    if halt:
+                        bar.close()
+                        raise ckpt.interrupted(stop, self.dir / CHECKPOINT)
             self.global_rng = torch.get_rng_state()
         bar.close()
         self.history.seconds = time.perf_counter() - start
@@ -479,6 +513,8 @@ class Trainer:
             groups[name] = sd["param_groups"]
         tensors["rng.sampler"] = self.gen.get_state()
         tensors["rng.global"] = self.global_rng
+        if self.multi:  # every rank's own global RNG (dropout), gathered by rank 0 (a collective)
+            tensors["rng.global.ranks"] = distributed.all_gather_rows(self.global_rng[None])
         tensors["hist.d_loss"] = torch.tensor(self.history.d_loss, dtype=torch.float64)
         tensors["hist.g_loss"] = torch.tensor(self.history.g_loss, dtype=torch.float64)
         src_t, src_meta = self.source.state()
@@ -486,11 +522,11 @@ class Trainer:
         meta = {"kind": "advgen.gan.checkpoint", "step": self.step, "config": self.cfg.to_dict(),
                 "param_groups": groups, "metrics": self.history.metrics, "seconds": self.history.seconds,
                 "data": src_meta}
-        io.save_weights(path, tensors, json.loads(json.dumps(meta)))
+        ckpt.save(path, tensors, json.loads(json.dumps(meta)))
 
     def load(self, path: str | Path) -> None:
         """Restore a state written by :meth:`save`; the run then goes on where it stopped."""
-        tensors, meta = io.load_weights(path, device="cpu")
+        tensors, meta = ckpt.load(path, device="cpu")
         if meta.get("kind") != "advgen.gan.checkpoint":
             raise ValueError(f"checkpoint_dir: {path} is not an advgen GAN checkpoint")
         old = meta["config"]
@@ -516,6 +552,9 @@ class Trainer:
             opt.load_state_dict({"state": state, "param_groups": meta["param_groups"][name]})
         self.gen.set_state(tensors["rng.sampler"])
         self.global_rng = tensors["rng.global"]
+        ranks = tensors.get("rng.global.ranks")
+        if self.multi and ranks is not None and len(ranks) == distributed.world_size():
+            self.global_rng = ranks[distributed.rank()].contiguous()
         self.history = History(tensors["hist.d_loss"].tolist(), tensors["hist.g_loss"].tolist(),
                                {k: [tuple(p) for p in v] for k, v in meta["metrics"].items()},
                                float(meta.get("seconds", 0.0)))
