@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import torch
+from tqdm.auto import tqdm
 
 from .. import _checks
 from . import base
@@ -59,7 +60,7 @@ def _cw(model, x, y, *, targeted, c, kappa, steps, lr, binary_search_steps, abor
     best_l2 = torch.full_like(const, math.inf)
     best = x.clone()
     check_every = max(steps // 10, 1)
-    for _ in range(binary_search_steps):
+    for _ in tqdm(range(binary_search_steps), desc="cw: search over c", unit="round", leave=False, disable=None):
         mod = torch.zeros_like(x)
         adam = Adam(mod, lr)
         found = torch.zeros(n, dtype=torch.bool, device=x.device)
