@@ -168,3 +168,17 @@ def num_threads(n: int | None) -> Iterator[None]:
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def inside(root, path, name: str = "path"):
+    """``root / path`` resolved, refusing a ``path`` (from a config or a results file) that escapes ``root``
+    through ``..``, an absolute path or a symlink. Returns the resolved ``pathlib.Path``."""
+    from pathlib import Path
+
+    if not isinstance(path, (str, Path)) or str(path) == "":
+        raise TypeError(f"{name} must be a non-empty relative path, got {path!r}")
+    base = Path(root).resolve()
+    full = (base / path).resolve()
+    if full != base and base not in full.parents:
+        raise ValueError(f"{name} {str(path)!r} escapes the output directory {base}")
+    return full

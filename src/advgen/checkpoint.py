@@ -68,7 +68,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[d
     pairs = [(p, io.sidecar(p)), (prev, io.sidecar(prev)), (prev, io.sidecar(p)), (p, io.sidecar(prev))]
     errors = []
     for k, (w, m) in enumerate(pairs):
-        if not w.exists() or not m.exists():
+        if not w.exists() or (k > 1 and not m.exists()):  # a lone file is still read: a pickle must be refused
             continue
         try:
             out = io.load_weights(w, device, meta_path=m)
@@ -78,7 +78,8 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[d
             errors.append(str(e))
             continue
         if k and errors:
-            warnings.warn(f"checkpoint {p} is unusable ({errors[0]}); resuming from the previous one, {w}",
+            warnings.warn(f"checkpoint {p} is unusable ({errors[0]}); resuming from {w} with sidecar {m.name}"
+                          + (" (the previous one)" if w == prev and m == io.sidecar(prev) else ""),
                           RuntimeWarning, stacklevel=2)
         return out
     raise io.WeightsError(f"no valid checkpoint at {p} or {prev}: " + ("; ".join(errors) or "files missing"))

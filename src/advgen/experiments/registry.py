@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__, io
+from .. import __version__, _checks, io
 
 BUDGETS = ("smoke", "quick", "full")
 
@@ -100,8 +100,9 @@ class Context:
         import matplotlib.pyplot as plt
 
         if self.save_figures:
-            self.out.mkdir(parents=True, exist_ok=True)
-            fig.savefig(self.out / filename, dpi=110, bbox_inches="tight")
+            target = _checks.inside(self.out, filename, "figure filename")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(target, dpi=110, bbox_inches="tight")
             self.figures.append({"path": filename, "caption": caption})
         plt.close(fig)
 
@@ -166,7 +167,7 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
     runs, first = [], None
     result = {"name": name, "title": exp.title, "section": exp.section, "description": exp.description,
               "budget": budget, "seeds": seeds, "device": device, "versions": versions(),
-              "command": _command(name, budget, seeds)}
+              "command": command(name, budget, seeds), "source_sha256": source_sha256(exp)}
     try:
         for i, seed in enumerate(seeds):
             ctx = Context(name, budget, seed, folder, device, progress, save_figures=(i == 0))
@@ -185,7 +186,19 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
     return result
 
 
-def _command(name: str, budget: str, seeds: list[int]) -> str:
+def source_sha256(exp: Experiment) -> str | None:
+    """SHA-256 of the file that defines ``exp`` (a cached result from other code is stale), or None."""
+    import hashlib
+    import inspect
+
+    try:
+        return hashlib.sha256(Path(inspect.getsourcefile(exp.fn)).read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
+def command(name: str, budget: str, seeds: list[int]) -> str:
+    """The command line that reproduces a result."""
     seed_arg = f"--seeds {len(seeds)}" if seeds == list(range(len(seeds))) and len(seeds) > 1 else f"--seed {seeds[0]}"
     return f"advgen run {shlex.quote(name)} --budget {budget} {seed_arg}"
 
