@@ -1,0 +1,36 @@
+"""``advgen serve`` as a user runs it: a child process on a free port, answering, then stopped."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from advgen import cli
+
+
+def test_serve_command_starts_and_answers():
+    p = subprocess.Popen([sys.executable, "-m", "advgen", "serve", "--port", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        line = p.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert m, (line, p.stderr.read() if p.poll() is not None else "")
+        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/api/info", timeout=20) as r:
+            info = json.load(r)
+        assert info["models"][0]["name"] == "mnist-cnn"
+    finally:
+        p.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+        assert p.wait(20) == 0
+
+
+@pytest.mark.parametrize("argv", [["serve", "--port", "70000"], ["serve", "--port", "x"], ["serve", "--device", "tpu"]])
+def test_serve_command_rejects_bad_flags(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2 and argv[-1] in capsys.readouterr().err
