@@ -164,7 +164,7 @@ def main() -> int:
                   f"server up and answering afterwards: {up}")
         else:
             print(f"{args.clients} concurrent clients, {args.requests} requests per kind, loopback, "
-                  f"{args.workers} workers, torch {torch.get_num_threads()}→1 thread in the server")
+                  f"{args.workers} workers with 1 torch thread each (advgen serve's setting)")
             print(f"machine load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (others' jobs "
                   "included); server CPU-ms/request is the load-independent cost")
             print(f"{'request':<18}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'target':>9}{'p95/target':>12}"

@@ -276,6 +276,9 @@ def _attack_compute(app: App, key, items) -> list[dict]:
     out = [{"attack": kind, "eps": eps, "steps": steps, "target": t, "results": {}} for _, t in items]
     for n in names:
         m = app.classifiers[n]
+        before = _probs(m, x)
+        if not targeted:  # the predicted classes, computed once (the attack would predict them again)
+            y = torch.tensor([_argmax(p) for p in before])
         if kind == "fgsm":
             adv = attacks.fgsm(m, x, y, eps=eps, targeted=targeted)
         elif kind == "pgd":
@@ -288,7 +291,7 @@ def _attack_compute(app: App, key, items) -> list[dict]:
             adv = attacks.carlini_wagner_l2(m, x, y, targeted=targeted, c=1.0, steps=steps, lr=0.1,
                                             binary_search_steps=3)
         delta = adv - x
-        before, after = _probs(m, x), _probs(m, adv)
+        after = _probs(m, adv)
         for i, o in enumerate(out):
             top = _argmax(after[i])
             hit = top == o["target"] if targeted else top != _argmax(before[i])
