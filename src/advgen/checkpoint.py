@@ -85,15 +85,6 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[d
     raise io.WeightsError(f"no valid checkpoint at {p} or {prev}: " + ("; ".join(errors) or "files missing"))
 
 
-# --------------------------------------------------------------------------- RNG state
-def rng_tensors(prefix: str = "rng") -> dict[str, torch.Tensor]:
-    """torch's global CPU RNG (and CUDA's, if used) as tensors for a checkpoint."""
-    out = {f"{prefix}.torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        out[f"{prefix}.cuda"] = torch.cuda.get_rng_state()
-    return out
-
-
 # --------------------------------------------------------------------------- signals
 class StopFlag:
     """Set by SIGTERM/SIGINT while :func:`stop_signals` is active."""
