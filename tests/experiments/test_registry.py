@@ -75,11 +75,13 @@ def test_cli_run_report_tour(tmp_path, capsys, dummy):
     assert "dummy-ok: value=0" in capsys.readouterr().out
     assert cli.main(["report", str(tmp_path)]) == 0
     assert (tmp_path / "index.html").exists()
-    code = cli.main(["tour", "--budget", "smoke", "--only", "dummy-ok", "dummy-fail", "--out", str(tmp_path)])
+    code = cli.main(["tour", "--budget", "smoke", "--only", "dummy-ok", "dummy-fail", "--out", str(tmp_path),
+                     "--jobs", "1"])
     out = capsys.readouterr()
-    assert code == 1 and "dummy-ok: cached" in out.out and "dummy-fail" in out.err
-    assert cli.main(["tour", "--budget", "smoke", "--only", "dummy-ok", "--out", str(tmp_path), "--force"]) == 0
-    assert "cached" not in capsys.readouterr().out
+    assert code == 1 and "0 ran, 1 cached, 1 failed" in out.out and "failed: dummy-fail" in out.err
+    assert cli.main(["tour", "--budget", "smoke", "--only", "dummy-ok", "--out", str(tmp_path), "--force",
+                     "--jobs", "1"]) == 0
+    assert "1 ran, 0 cached, 0 failed" in capsys.readouterr().out
 
 
 def test_cli_user_errors_are_one_line(tmp_path):

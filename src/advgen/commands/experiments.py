@@ -1,11 +1,9 @@
 """``advgen list``, ``advgen run``, ``advgen report`` and ``advgen tour``."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from tqdm.auto import tqdm
 
 from ._common import add_device
 
@@ -31,6 +29,10 @@ def register(sub) -> None:
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
     p.add_argument("--force", action="store_true", help="rerun experiments whose results already exist")
     p.add_argument("--seed", type=int, default=0, help="seed of every experiment (default 0)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="experiments side by side, each in its own process (default 2 on a CPU, 1 for full or a GPU)")
+    p.add_argument("--threads", type=int, default=1, metavar="T", help="torch threads per job when --jobs > 1 (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=tour)
 
 
@@ -52,11 +54,9 @@ def list_(args) -> int:
 
 
 def _summary(result: dict) -> str:
-    if result["status"] != "ok":
-        return f"{result['name']}: FAILED ({result['error']})"
-    metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in result["metrics"].items() if not isinstance(v, (list, dict)))
-    return f"{result['name']}: {metrics}"
+    from ..tour import summary
+
+    return summary(result)
 
 
 def run(args) -> int:
@@ -80,42 +80,20 @@ def report(args) -> int:
     return 0
 
 
-def _cached(out, name: str, budget: str, seed: int) -> bool:
-    from ..experiments import result_path
-
-    path = result_path(out, name)
-    try:
-        r = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return r.get("status") == "ok" and r.get("budget") == budget and r.get("seeds") == [seed]
-
-
 def tour(args) -> int:
-    from .. import experiments, report as rep
+    from .. import tour as tour_
 
-    registry = experiments.discover()
-    names = args.only or list(registry)
-    for n in names:
-        experiments.get(n)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    index = rep.build(out)
-    print(f"report: {index.resolve()} (rewritten after every experiment)")
-    failed = []
-    bar = tqdm(names, desc="tour", unit="exp")
-    for name in bar:
-        bar.set_postfix_str(name)
-        if not args.force and _cached(out, name, args.budget, args.seed):
-            tqdm.write(f"{name}: cached")
-            continue
-        result = experiments.run(name, budget=args.budget, seeds=[args.seed], out=out, device=args.device)
-        tqdm.write(_summary(result))
-        if result["status"] != "ok":
-            failed.append(name)
-        rep.build(out)
-    print(f"report: {index.resolve()}")
-    if failed:
-        print(f"{len(failed)} experiment(s) failed: {', '.join(failed)}", file=sys.stderr)
+    jobs = args.jobs if args.jobs is not None else tour_.default_jobs(args.budget, args.device)
+    cfg = tour_.TourConfig(budget=args.budget, seed=args.seed, out=args.out, only=tuple(args.only or ()),
+                           force=args.force, device=args.device, jobs=jobs, threads=args.threads)
+    names = tour_.names(cfg.only)
+    if cfg.budget == "full":
+        print(tour_.estimate(names, cfg.out))
+    print(f"tour: {len(names)} experiments, budget {cfg.budget}, seed {cfg.seed}, {jobs} at a time")
+    res = tour_.run(cfg, progress=not args.quiet)
+    print(f"tour: {len(res.ran)} ran, {len(res.cached)} cached, {len(res.failed)} failed in {res.seconds:.1f} s")
+    print(f"report: {(Path(cfg.out) / 'index.html').resolve()}")
+    if res.failed:
+        print(f"{len(res.failed)} experiment(s) failed: {', '.join(res.failed)}", file=sys.stderr)
         return 1
     return 0

@@ -139,7 +139,8 @@ def _aggregate(runs: list[dict]) -> tuple[dict, dict]:
 def get(name: str) -> Experiment:
     from . import discover
 
-    discover()
+    if name not in REGISTRY:  # a worker that imported the experiment's module skips importing all the others
+        discover()
     if name not in REGISTRY:
         raise ValueError(f"experiment must be one of {', '.join(sorted(REGISTRY))}; got {name!r}")
     return REGISTRY[name]
@@ -167,7 +168,7 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
     runs, first = [], None
     result = {"name": name, "title": exp.title, "section": exp.section, "description": exp.description,
               "budget": budget, "seeds": seeds, "device": device, "versions": versions(),
-              "command": _command(name, budget, seeds)}
+              "command": command(name, budget, seeds), "source_sha256": source_sha256(exp)}
     try:
         for i, seed in enumerate(seeds):
             ctx = Context(name, budget, seed, folder, device, progress, save_figures=(i == 0))
@@ -186,7 +187,19 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
     return result
 
 
-def _command(name: str, budget: str, seeds: list[int]) -> str:
+def source_sha256(exp: Experiment) -> str | None:
+    """SHA-256 of the file that defines ``exp`` (a cached result from other code is stale), or None."""
+    import hashlib
+    import inspect
+
+    try:
+        return hashlib.sha256(Path(inspect.getsourcefile(exp.fn)).read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
+def command(name: str, budget: str, seeds: list[int]) -> str:
+    """The command line that reproduces a result."""
     seed_arg = f"--seeds {len(seeds)}" if seeds == list(range(len(seeds))) and len(seeds) > 1 else f"--seed {seeds[0]}"
     return f"advgen run {shlex.quote(name)} --budget {budget} {seed_arg}"
 

@@ -2,8 +2,11 @@
 
 ``build(out)`` reads ``OUT/*/result.json`` and writes ``OUT/index.html``: a summary of every
 lecture claim (our number, the paper's, its source, whether it holds), then one section per
-lecture part with each experiment's figures, metrics, tables, settings and the command that
-reproduces it. No scripts or fonts are fetched; every string is HTML-escaped.
+lecture part with each experiment's figures, metrics, tables, run time, seeds, settings and the
+command that reproduces it (mean ± standard error when the result holds several seeds). When
+the ``which-is-real`` experiment has run it also writes ``OUT/real.html``, the *Which one is
+real?* game (:mod:`advgen.report.real`). No scripts or fonts are fetched; figures are files
+beside the page (they load from ``file://``); every string is HTML-escaped.
 """
 from __future__ import annotations
 
@@ -34,7 +37,15 @@ code{background:#f5f5f5;padding:.1em .3em;border-radius:3px;word-break:break-all
 .ok{color:#1a7f37}.bad{color:#cf222e}.meta{color:#666;font-size:.85em}
 .exp{border:1px solid #e5e5e5;border-radius:6px;padding:.6em 1em;margin:1em 0}
 pre{white-space:pre-wrap;font-size:.8em;background:#fff5f5;padding:.5em}
+nav{font-size:.9em;line-height:1.8}nav a{margin-right:.8em;white-space:nowrap}
+.pending{color:#9a6700}
+@media (max-width:600px){body{padding:.5em;font-size:15px}h1{font-size:1.3em}table{font-size:.8em}
+.exp{padding:.4em .5em}}
 """
+
+HEAD = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">')
 
 
 def _fmt(v) -> str:
@@ -93,9 +104,11 @@ def _experiment(r: dict) -> str:
     for t in r.get("tables", []):
         parts.append(f"<h4>{escape(t['title'])}</h4>" + _table(t["columns"], t["rows"]))
     seeds = ", ".join(map(str, r.get("seeds", [])))
-    parts.append(f'<p class="meta">budget {escape(str(r.get("budget")))} · seeds {escape(seeds)} · '
-                 f'{_fmt(r.get("seconds", 0))} s · settings <code>{escape(json.dumps(r.get("config", {})))}</code>'
-                 f'<br>reproduce: <code>{escape(r.get("command", ""))}</code></p></div>')
+    many = len(r.get("seeds", [])) > 1
+    parts.append(f'<p class="meta">budget {escape(str(r.get("budget")))} · '
+                 f'seed{"s" if many else ""} {escape(seeds)}{" (mean ± standard error over seeds)" if many else ""} · '
+                 f'run time {_fmt(r.get("seconds", 0))} s · settings <code>{escape(json.dumps(r.get("config", {})))}'
+                 f'</code><br>reproduce: <code>{escape(r.get("command", ""))}</code></p></div>')
     return "\n".join(parts)
 
 
@@ -112,30 +125,47 @@ def _claims_table(claims) -> str:
     return f'<table class="claims">{head}{"".join(rows)}</table>'
 
 
-def render(results: list[dict]) -> str:
+def render(results: list[dict], pending=(), game: bool = False) -> str:
+    """The index page of ``results``; ``pending``: experiment names still to run (a tour in progress);
+    ``game``: link the *Which one is real?* page."""
     failed = [r for r in results if r.get("status") != "ok"]
-    html = ['<!doctype html><html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>advgen report</title><style>{CSS}</style></head><body>",
+    total = sum(float(r.get("seconds") or 0) for r in results)
+    html = [HEAD, f"<title>advgen report</title><style>{CSS}</style></head><body>",
             "<h1>advgen: the lecture, reproduced</h1>",
-            f"<p>{len(results)} experiments, {len(failed)} failed.</p>"]
+            f"<p>{len(results)} experiments, {len(failed)} failed, {total / 60:.1f} min of compute.</p>"]
+    if pending:
+        html.append(f'<p class="pending">Still running or queued ({len(pending)}): '
+                    f'{escape(", ".join(map(str, pending)))}. This page is rewritten after every experiment.</p>')
+    links = ['<a href="#summary">Summary</a>'] + [f'<a href="#section-{k}">{escape(v)}</a>' for k, v in SECTIONS.items()]
+    if game:
+        links.append('<a href="real.html">Which one is real?</a>')
+    html.append(f"<nav>{' '.join(links)}</nav>")
     claims = [(r["name"], c) for r in results for c in r.get("claims", [])]
     html.append('<h2 id="summary">Summary of claims</h2>')
     html.append(_claims_table(claims) if claims else "<p>No claims recorded yet.</p>")
-    for key, title in SECTIONS.items():
+    if failed:
+        html.append('<p class="bad">Failed: ' + ", ".join(
+            f'<a href="#{escape(str(r.get("name")), quote=True)}">{escape(str(r.get("name")))}</a>' for r in failed)
+            + "</p>")
+    for key, title in SECTIONS.items():  # every part of the lecture, in its order, even before it has results
         section = [r for r in results if r.get("section") == key]
-        if section:
-            html.append(f'<h2 id="section-{key}">{escape(title)}</h2>')
-            html.extend(_experiment(r) for r in section)
+        html.append(f'<h2 id="section-{key}">{escape(title)}</h2>')
+        html.extend(_experiment(r) for r in section)
+        if not section:
+            html.append('<p class="meta">No experiment of this part has run yet.</p>')
     html.append("</body></html>")
     return "\n".join(html)
 
 
-def build(out: str | Path) -> Path:
-    """Write ``OUT/index.html`` from every ``OUT/*/result.json``; return its path."""
+def build(out: str | Path, pending=()) -> Path:
+    """Write ``OUT/index.html`` (and ``OUT/real.html`` when its pairs exist) from every
+    ``OUT/*/result.json``; return the index's path. ``pending``: names still to run, shown on the page."""
+    from . import real
+
     out = Path(out)
     if not out.is_dir():
         raise FileNotFoundError(f"{out}: no such results folder (run 'advgen run NAME --out {out}' first)")
+    game = real.build(out)
     index = out / "index.html"
-    io.atomic_write(index, render(load_results(out)).encode())
+    io.atomic_write(index, render(load_results(out), pending, game is not None).encode())
     return index

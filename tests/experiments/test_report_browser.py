@@ -1,0 +1,124 @@
+"""The tour's report in real headless Chromium (Debian's /usr/bin/chromium + chromedriver, via Selenium),
+opened from file://: every image loads, no console errors, every lecture section and the summary are
+there, and five rounds of "which one is real?" keep the right score."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+    pytest.skip(f"needs Chromium at {CHROMIUM} and chromedriver at {DRIVER} (Debian: apt install chromium "
+                "chromium-driver)", allow_module_level=True)
+
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+from advgen import cli  # noqa: E402
+from advgen.experiments import SECTIONS, registry  # noqa: E402
+
+HERE = Path(__file__).parent
+
+
+def chrome(width=1200, height=900):
+    profile = tempfile.mkdtemp(prefix="advgen-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--window-size={width},{height}", f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    return driver, profile
+
+
+@pytest.fixture(scope="module")
+def tour_report(tmp_path_factory):
+    """A tour of fake experiments (figures, claims, a failure, the which-is-real pairs), in-process."""
+    out = tmp_path_factory.mktemp("tour")
+    mp = pytest.MonkeyPatch()
+    mp.syspath_prepend(str(HERE))
+    mp.setenv("ADVGEN_EXPERIMENTS", "tour_fakes")
+    try:
+        code = cli.main(["tour", "--budget", "smoke", "--out", str(out), "--jobs", "1", "--quiet",
+                         "--only", "fake-explain", "fake-attack", "fake-gan", "fake-raise", "fake-evil"])
+        assert code == 1  # fake-raise fails, on purpose
+    finally:
+        import tour_fakes
+
+        for n in tour_fakes.NAMES:
+            registry.REGISTRY.pop(n, None)
+        sys.modules.pop("tour_fakes", None)
+        mp.undo()
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver, profile = chrome()
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def severe(driver) -> list[dict]:
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_report_in_chromium(tour_report, browser):
+    d = browser
+    d.get((tour_report / "index.html").as_uri())
+    images = d.find_elements(By.TAG_NAME, "img")
+    assert len(images) == 3  # one figure each from fake-explain, fake-attack, fake-gan
+    d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    for img in images:
+        assert d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img), \
+            img.get_attribute("src")
+    for key, title in SECTIONS.items():
+        assert d.find_element(By.ID, f"section-{key}").text == title
+    rows = d.find_elements(By.CSS_SELECTOR, "#summary + table.claims tr")
+    assert len(rows) == 1 + 4  # header + the claims of fake-explain, fake-attack, fake-gan, fake-evil
+    cells = rows[1].find_elements(By.TAG_NAME, "td")
+    assert [c.text for c in cells] == ["fake-explain claim", "0.5", "0.5", "Nobody 2024", "yes"]
+    assert "<script>alert('claim')</script>" in d.find_element(By.TAG_NAME, "body").text  # shown as text
+    assert d.execute_script("return document.scripts.length") == 0
+    assert "Failed: RuntimeError" in d.find_element(By.ID, "fake-raise").text
+    assert "advgen run fake-explain --budget smoke --seed 0" in d.find_element(By.ID, "fake-explain").text
+    assert severe(d) == []
+    # phone width: nothing wider than the screen but the tables, which scroll inside themselves
+    d.set_window_size(390, 844)
+    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    d.set_window_size(1200, 900)
+
+
+def test_which_is_real_five_rounds(tour_report, browser):
+    d = browser
+    d.get((tour_report / "index.html").as_uri())
+    d.find_element(By.LINK_TEXT, "Which one is real?").click()
+    assert d.current_url.endswith("/real.html")
+    pairs = json.loads(d.find_element(By.ID, "pairs").get_attribute("textContent"))
+    assert len(pairs) == 8
+    score = d.find_element(By.ID, "score")
+    assert score.text == "0 of 0 right"
+    picks = ["left", "right", "left", "left", "right"]
+    right = 0
+    for i, side in enumerate(picks):
+        assert d.find_element(By.ID, "round").text == f"Round {i + 1}"
+        img = d.find_element(By.CSS_SELECTOR, f"#{side} img")
+        assert img.get_attribute("src") == pairs[i][side]
+        assert d.execute_script("return arguments[0].naturalWidth", img) == 28
+        img.click()
+        right += pairs[i]["real"] == side
+        assert score.text == f"{right} of {i + 1} right ({round(100 * right / (i + 1))}%)"
+        verdict = d.find_element(By.ID, "verdict").text
+        assert verdict.startswith("Right" if pairs[i]["real"] == side else "Fooled")
+    assert severe(d) == []
