@@ -160,12 +160,13 @@ def wrap(model: nn.Module) -> nn.Module:
     return DDP(model, device_ids=[d.index] if d.type == "cuda" else None)
 
 
-def broadcast_module(module: nn.Module) -> None:
-    """Copy rank 0's parameters and buffers to every rank (what DDP does at construction)."""
+def broadcast_module(module: nn.Module, buffers_only: bool = False) -> None:
+    """Copy rank 0's parameters and buffers to every rank (what DDP does at construction); with
+    ``buffers_only``, just the buffers (BatchNorm running statistics: what DDP does before every forward)."""
     if not active():
         return
     with torch.no_grad():
-        for t in list(module.parameters()) + list(module.buffers()):
+        for t in ([] if buffers_only else list(module.parameters())) + list(module.buffers()):
             dist.broadcast(t.data, src=0)
 
 

@@ -156,3 +156,24 @@ def test_resume_refuses_another_runs_checkpoint(tmp_path):
     train.fit(kw.classifier(), x, y, train.FitConfig(epochs=1, batch_size=8), progress=False, checkpoint=ckpt)
     with pytest.raises(ValueError, match="another training run"):
         train.fit(kw.classifier(), x, y, train.FitConfig(epochs=1, batch_size=4), progress=False, checkpoint=ckpt)
+
+
+def test_sigterm_mid_epoch_in_fit_saves_and_resumes(tmp_path):
+    """SIGTERM (here sent by the run to itself at step 11, mid-epoch) saves a checkpoint and raises
+    Interrupted; the resumed run ends bit-identical to an uninterrupted one."""
+    reference = kw.run_fit(None)
+    ckpt = tmp_path / "fit.safetensors"
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(kw.N, 1, 4, 4, generator=g), torch.randint(0, 3, (kw.N,), generator=g)
+
+    def loss(m, xb, yb, step):
+        if step == 11:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return torch.nn.functional.cross_entropy(m(xb), yb)
+
+    config = train.FitConfig(epochs=kw.EPOCHS, batch_size=kw.BATCH, lr=1e-2, shift=1, seed=7)
+    with pytest.raises(checkpoint.Interrupted, match="SIGTERM"):
+        train.fit(kw.classifier(), x, y, config, progress=False, loss=loss, checkpoint=ckpt)
+    assert fit_step(ckpt) == 12  # saved after the step in which the signal arrived (no periodic mid-epoch saves)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone again
+    assert same(kw.run_fit(ckpt), reference)

@@ -36,7 +36,9 @@ Faults: the last two checkpoints are kept and a truncated newest one falls back 
 Under ``torchrun`` (``WORLD_SIZE > 1``) every rank draws the same global batch of real samples
 and latents and trains on its slice; losses are scaled to the rank's share and the gradients of
 G and D averaged over ranks (:func:`advgen.distributed.sync_gradients`), so the nets match the
-one-process run up to float rounding. Only rank 0 writes checkpoints. ``amp="bf16"`` runs the
+one-process run up to float rounding (nets without BatchNorm; with it, each rank normalises by its
+slice's statistics and the running statistics are rank 0's, broadcast after every step, as DDP
+does without SyncBatchNorm). Only rank 0 writes checkpoints. ``amp="bf16"`` runs the
 forward passes and losses under bfloat16 autocast.
 """
 from __future__ import annotations
@@ -353,6 +355,7 @@ class Trainer:
         self.step = 0
         self.scale = 1.0  # this rank's share of the global mean loss (distributed.loss_scale)
         self.multi = distributed.setup(self.dev)
+        self.has_buffers = any(True for m in (self.G, self.D_raw, self.extensions) for _ in m.buffers())
         if self.multi:
             w = distributed.world_size()
             if config.batch_size < w:
@@ -460,6 +463,9 @@ class Trainer:
                     for group in opt.param_groups:
                         group["lr"] = lr * f
                 ld, lg = one()
+                if self.multi and self.has_buffers:
+                    for module in (self.G, self.D_raw, self.extensions):
+                        distributed.broadcast_module(module, buffers_only=True)
                 self.history.d_loss.append(ld)
                 self.history.g_loss.append(lg)
                 self.step += 1
