@@ -102,9 +102,11 @@ def alive(host: str, port: int) -> bool:
     try:
         conn = http.client.HTTPConnection(host, port, timeout=10)
         conn.request("GET", "/api/info")
-        ok = conn.getresponse().status == 200
+        r = conn.getresponse()
+        ok = r.status == 200 and bool(json.loads(r.read())["models"])
         conn.request("POST", "/api/predict", json.dumps({"image": [0.0] * 784}), {"Content-Type": "application/json"})
-        ok = ok and conn.getresponse().status == 200
+        r = conn.getresponse()
+        ok = ok and r.status == 200 and len(json.loads(r.read())["probs"]) == 10
         conn.close()
         return ok
     except (OSError, http.client.HTTPException):
@@ -160,7 +162,8 @@ def main() -> int:
             up = proc.poll() is None and alive(host, port)
             print(f"fuzz: {args.fuzz} requests from 8 clients in {time.perf_counter() - t:.1f} s")
             print("statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(seen.items(), key=lambda kv: -kv[1])))
-            print(f"5xx answers: {sum(v for k, v in seen.items() if isinstance(k, int) and k >= 500 and k != 503)}; "
+            print(f"5xx answers other than 503 busy: "
+                  f"{sum(v for k, v in seen.items() if isinstance(k, int) and k >= 500 and k != 503)}; "
                   f"server up and answering afterwards: {up}")
         else:
             print(f"{args.clients} concurrent clients, {args.requests} requests per kind, loopback, "

@@ -236,6 +236,8 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message}, close=close)
 
     def send_error(self, code, message=None, explain=None):  # http.server's own errors, as JSON
+        if code == 501:  # a method no route takes is the client's mistake: 4xx like every bad request
+            code, message = 405, f"method {self.command!r} not allowed"[:200]
         try:
             self._error(code, message or self.responses.get(code, ("error",))[0], close=True)
         except OSError:
