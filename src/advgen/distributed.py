@@ -195,6 +195,13 @@ def sync_gradients(params: Sequence[torch.Tensor], *scalars: torch.Tensor | floa
 
 
 # --------------------------------------------------------------------------- metrics
+def _comm_device() -> torch.device:
+    """Where collective buffers live: this rank's GPU under nccl, the CPU under gloo."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def all_reduce_dict(d: dict[str, float], op: str = "sum") -> dict[str, float]:
     """Reduce a dict of numbers over ranks (``"sum"``, ``"mean"``, ``"max"`` or ``"min"``).
 
@@ -205,26 +212,26 @@ def all_reduce_dict(d: dict[str, float], op: str = "sum") -> dict[str, float]:
     if not active():
         return dict(d)
     keys = sorted(d)
-    t = torch.tensor([float(d[k]) for k in keys], dtype=torch.float64)
+    t = torch.tensor([float(d[k]) for k in keys], dtype=torch.float64, device=_comm_device())
     red = {"sum": dist.ReduceOp.SUM, "mean": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX,
            "min": dist.ReduceOp.MIN}[op]
     dist.all_reduce(t, op=red)
     if op == "mean":
         t /= world_size()
-    return dict(zip(keys, t.tolist()))
+    return dict(zip(keys, t.cpu().tolist()))
 
 
 def all_gather_rows(t: torch.Tensor) -> torch.Tensor:
     """Concatenate every rank's ``t`` along dim 0 in rank order (lengths may differ by rank)."""
     if not active():
         return t
-    w = world_size()
-    n = torch.tensor([len(t)], dtype=torch.long)
-    sizes = [torch.zeros(1, dtype=torch.long) for _ in range(w)]
+    w, dev = world_size(), _comm_device()
+    n = torch.tensor([len(t)], dtype=torch.long, device=dev)
+    sizes = [torch.zeros(1, dtype=torch.long, device=dev) for _ in range(w)]
     dist.all_gather(sizes, n)
     sizes = [int(s) for s in sizes]
     m = max(sizes)
-    src = t.detach().cpu().contiguous() if dist.get_backend() == "gloo" else t.detach().contiguous()
+    src = t.detach().to(dev).contiguous()
     pad = torch.zeros((m - len(t), *t.shape[1:]), dtype=t.dtype, device=src.device)
     buf = [torch.empty((m, *t.shape[1:]), dtype=t.dtype, device=src.device) for _ in range(w)]
     dist.all_gather(buf, torch.cat([src, pad]))
@@ -235,7 +242,7 @@ def all_stop(flag: bool) -> bool:
     """True on every rank if any rank asks to stop (a signal arrived): ranks leave a loop together."""
     if not active():
         return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+    t = torch.tensor([1.0 if flag else 0.0], device=_comm_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
 
