@@ -79,6 +79,14 @@ def cached(out, name: str, budget: str, seed: int) -> bool:
     return r.get("status") == "ok" and r.get("budget") == budget and seeds[0] == seed and same_source
 
 
+def _previous_seconds(out, name: str) -> float:
+    """The run time of the result already in ``OUT/NAME`` (any budget, stale or not), inf when there is none."""
+    try:
+        return float(json.loads(experiments.result_path(out, name).read_text()).get("seconds") or 0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return float("inf")
+
+
 def estimate(names_: list[str], out) -> str:
     """A text estimate of a full tour from the quick run times found in ``OUT`` (if any)."""
     known, unknown = 0.0, []
@@ -197,8 +205,8 @@ def run(cfg: TourConfig, *, progress: bool = True, echo=print) -> TourResult:
             for n in todo:
                 bar.set_postfix_str(n)
                 done(_work(n, cfg.budget, cfg.seed, str(out), cfg.device, progress))
-        else:
-            _parallel(todo, cfg, progress, bar, done)
+        else:  # longest first (by the last run's time; never-run ones first), so two jobs end together
+            _parallel(sorted(todo, key=lambda n: -_previous_seconds(out, n)), cfg, progress, bar, done)
     finally:
         bar.close()
     res.seconds = time.perf_counter() - start
