@@ -84,3 +84,29 @@ def test_one_process_helpers_are_identities():
     assert distributed.shard(x) is x and distributed.loss_scale(3, 6) == 1.0
     assert distributed.all_reduce_dict({"a": 2.0}) == {"a": 2.0} and distributed.rank_seed(5) == 5
     assert distributed.strip_nproc(["gan", "--nproc", "2", "--steps", "3", "--nproc=4"]) == ["gan", "--steps", "3"]
+
+
+def test_experiment_on_a_non_zero_rank_writes_nothing(tmp_path, monkeypatch):
+    """Under torchrun every rank runs the experiment (its attacks.evaluate calls shard the images); only rank 0
+    writes figures and result.json."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from advgen.experiments import registry
+
+    @registry.experiment("test-rank-writes", section="adversarial", title="rank writes")
+    def _exp(ctx):
+        ctx.figure(plt.figure(), "f.png")
+        return {"v": 1.0}
+
+    try:
+        monkeypatch.setattr(distributed, "is_main", lambda: False)
+        r = registry.run("test-rank-writes", budget="smoke", out=tmp_path, progress=False)
+        assert r["status"] == "ok" and not any(tmp_path.rglob("*.*"))
+        monkeypatch.setattr(distributed, "is_main", lambda: True)
+        registry.run("test-rank-writes", budget="smoke", out=tmp_path, progress=False)
+        assert (tmp_path / "test-rank-writes" / "f.png").exists()
+        assert (tmp_path / "test-rank-writes" / "result.json").exists()
+    finally:
+        registry.REGISTRY.pop("test-rank-writes", None)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__, _checks, io
+from .. import __version__, _checks, distributed, io
 
 BUDGETS = ("smoke", "quick", "full")
 
@@ -101,8 +101,9 @@ class Context:
 
         if self.save_figures:
             target = _checks.inside(self.out, filename, "figure filename")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(target, dpi=110, bbox_inches="tight")
+            if distributed.is_main():  # under torchrun every rank computes, rank 0 writes
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fig.savefig(target, dpi=110, bbox_inches="tight")
             self.figures.append({"path": filename, "caption": caption})
         plt.close(fig)
 
@@ -183,7 +184,8 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
         result.update(status="failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc(),
                       runs=runs)
     result["seconds"] = round(time.perf_counter() - start, 3)
-    io.atomic_write(result_path(out, name), (json.dumps(result, indent=2, default=_jsonable) + "\n").encode())
+    if distributed.is_main():
+        io.atomic_write(result_path(out, name), (json.dumps(result, indent=2, default=_jsonable) + "\n").encode())
     return result
 
 
