@@ -249,7 +249,8 @@ def _parallel(todo: list[str], cfg: TourConfig, progress: bool, bar, done) -> No
                         r = _failed_result(n, cfg, f"{type(err).__name__}: {err}")
                     queue.remove(n)
                     done(r)
-                bar.set_postfix_str(", ".join(futures[f] for f in running if f.running())[:60])
+                _drain(started_q, started)
+                bar.set_postfix_str(", ".join(futures[f] for f in running if futures[f] in started)[:60])
         finally:
             pool.shutdown(wait=not broken, cancel_futures=True)
         if broken and not started:  # the pool broke before any experiment started: give up on them
