@@ -13,9 +13,11 @@ The recipe every advgen loop follows under ``WORLD_SIZE = W > 1``:
   ``n_r·W/n`` (:func:`loss_scale`); averaging gradients over ranks (what DDP's all-reduce does)
   then gives exactly the gradient of the mean over the global batch, even when ``n`` is not a
   multiple of ``W``. The parameters after N steps match a one-process run up to float rounding.
-- **Seeds per rank.** Randomness that is per sample and local (dropout masks, random starts of
-  an attack on a shard) is seeded with :func:`rank_seed` so ranks do not repeat each other;
-  rank 0 of a one-process run uses the plain seed, so nothing changes without torchrun.
+- **Seeds per rank.** Randomness drawn inside the nets on a rank's slice (dropout masks in
+  ``fit``, the GAN trainer's global torch RNG) is seeded with :func:`rank_seed` so ranks do not
+  repeat each other's masks; rank 0 uses the plain seed, so nothing changes without torchrun.
+  (Dropout therefore differs from a one-process run; the equality above holds for nets without it.)
+  An attack's own ``seed`` in :func:`advgen.attacks.evaluate` is passed unchanged to every shard.
 - **Rank 0 writes.** Checkpoints, figures, reports and progress bars come from rank 0 only
   (:func:`is_main`); every rank reads checkpoints to resume.
 - **Metrics are all-reduced** (:func:`all_reduce_dict`, :func:`all_gather_rows`).
@@ -37,7 +39,6 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
 # --------------------------------------------------------------------------- who am I
