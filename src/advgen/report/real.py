@@ -45,6 +45,7 @@ SCRIPT = """
                            verdict.className = 'ok'; }
     else { verdict.textContent = 'Fooled: the ' + p.real + ' one was real.'; verdict.className = 'bad'; }
     score.textContent = right + ' of ' + played + ' right (' + Math.round(100 * right / played) + '%)';
+    if (played === pairs.length) { verdict.textContent += ' That was every pair; they repeat from here.'; }
     i += 1; show();
   }
   left.addEventListener('click', function(){ pick('left'); });
