@@ -151,6 +151,8 @@ def render(results: list[dict], pending=(), game: bool = False) -> str:
         section = [r for r in results if r.get("section") == key]
         html.append(f'<h2 id="section-{key}">{escape(title)}</h2>')
         html.extend(_experiment(r) for r in section)
+        if game and key == "density-gans":
+            html.append('<p><a href="real.html">Play “Which one is real?”</a>: real MNIST digits against the GAN\'s.</p>')
         if not section:
             html.append('<p class="meta">No experiment of this part has run yet.</p>')
     html.append("</body></html>")
