@@ -136,6 +136,7 @@ def _init_worker(slots, started, threads: int) -> None:
 
     torch.set_num_threads(threads)
     _SLOT = slots.get()
+    _exit_with_parent()
     init = tqdm.std.tqdm.__init__
 
     def placed(self, *args, **kwargs):
@@ -147,6 +148,21 @@ def _init_worker(slots, started, threads: int) -> None:
 
 
 _STARTED = None
+
+
+def _exit_with_parent() -> None:
+    """A worker whose tour was killed (SIGKILL: no chance to stop its pool) exits within a second,
+    rather than finishing its experiment for nobody; the rerun of the tour does it again."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="advgen-tour-parent-watch").start()
 
 
 def _work(name: str, budget: str, seed: int, out: str, device: str, progress: bool,
