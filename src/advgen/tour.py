@@ -238,7 +238,7 @@ def _parallel(todo: list[str], cfg: TourConfig, progress: bool, bar, done) -> No
             slots.put(i + 1)
         pool = cf.ProcessPoolExecutor(cfg.jobs, mp_context=ctx, initializer=_init_worker,
                                       initargs=(slots, started_q, cfg.threads))
-        broken = False
+        broken, in_flight, death = False, [], ""
         try:
             futures = {pool.submit(_work, n, cfg.budget, cfg.seed, str(cfg.out), cfg.device, progress,
                                    experiments.get(n).fn.__module__): n for n in queue}
@@ -251,16 +251,12 @@ def _parallel(todo: list[str], cfg: TourConfig, progress: bool, bar, done) -> No
                     try:
                         r = f.result()
                     except cf.process.BrokenProcessPool as err:
-                        # a worker died (killed, out of memory) and took the pool with it: the experiments
-                        # not started yet go to a fresh pool, and so, once, do the ones in flight (only
-                        # one of them was in the dead worker); in flight at two deaths, one fails
+                        # a worker died (killed, out of memory) and took the pool with it: sorted out below
                         broken = True
-                        if n not in started:
-                            continue
-                        strikes[n] = strikes.get(n, 0) + 1
-                        if strikes[n] < 2:
-                            continue
-                        r = _failed_result(n, cfg, f"worker process died: {err}")
+                        if n in started:
+                            in_flight.append(n)
+                            death = f"worker process died: {err}"
+                        continue
                     except Exception as err:  # a result that could not come back, not the experiment itself
                         r = _failed_result(n, cfg, f"{type(err).__name__}: {err}")
                     queue.remove(n)
@@ -269,6 +265,13 @@ def _parallel(todo: list[str], cfg: TourConfig, progress: bool, bar, done) -> No
                 bar.set_postfix_str(", ".join(futures[f] for f in running if futures[f] in started)[:60])
         finally:
             pool.shutdown(wait=not broken, cancel_futures=True)
+        # The experiments not started go to a fresh pool. Of those in flight, only one was in the dead worker:
+        # alone, it fails; with company, each goes once more to a fresh pool, and fails at a second death.
+        for n in in_flight:
+            strikes[n] = strikes.get(n, 0) + (2 if len(in_flight) == 1 else 1)
+            if strikes[n] >= 2:
+                queue.remove(n)
+                done(_failed_result(n, cfg, death))
         if broken and not started:  # the pool broke before any experiment started: give up on them
             for n in list(queue):
                 queue.remove(n)
