@@ -131,11 +131,24 @@ def _fmt(r: metrics.ModeCoverage) -> str:
     return f"{r.modes} modes, {r.high_quality_fraction:.0%} HQ, rKL {r.reverse_kl:.2f}"
 
 
+#: Every seed's numbers within one ``advgen run`` (keyed by output folder, mixture and budget) and the
+#: first seed's context, whose tables and claims the registry records: each later seed rewrites them
+#: with the mean over all seeds so far, so the report's table and claims use every seed.
+_SEEDS: dict[tuple, dict] = {}
+
+
+def _mean_sem(vals: list[float]) -> tuple[float, float]:
+    n = len(vals)
+    mean = sum(vals) / n
+    sem = (sum((v - mean) ** 2 for v in vals) / (n - 1)) ** 0.5 / n ** 0.5 if n > 1 else 0.0
+    return mean, sem
+
+
 def run_table(ctx, name: str) -> dict:
     p = protocol(ctx)
     mix = data.mixture(name)
     variants = ctx.pick(smoke=(1, 2), quick=(1, 2, 3, 4), full=(1, 2, 3, 4), key="variants")
-    out, samples, curves, rows = {}, {}, {}, []
+    out, samples, curves = {}, {}, {}
     for m in variants:
         t = time.perf_counter()
         G, hist, r = train_variant(mix, m, p, ctx.seed, progress=ctx.progress)
@@ -145,34 +158,55 @@ def run_table(ctx, name: str) -> dict:
         samples[label(m)] = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
         curves[label(m)] = [v for _, v in hist.metrics["modes"]]
         steps_axis = [s for s, _ in hist.metrics["modes"]]
-        paper = PAPER_TABLE[name].get(m)
-        rows.append([label(m), r.modes, round(100 * r.high_quality_fraction, 1), round(r.reverse_kl, 3),
-                     *(paper if paper else ("", "", ""))])
     k = len(mix.centers)
-    ctx.table(f"{name}: this seed ({ctx.seed}) beside the paper (mean of 10 seeds); mean ± s.e. over seeds are "
-              "in the metrics", ["variant", "modes", "HQ %", "reverse KL", "paper modes", "paper HQ %", "paper rKL"],
-              rows)
-    ctx.figure(scatter_row(samples, mix, {label(m): f"{label(m)}: {out[label(m).lower() + '_modes']}/{k} modes"
-                                          for m in variants}),
-               f"{name}_samples.png", f"{EVAL_SAMPLES} samples of each generator (blue) over the {k} mode centres "
-               f"(red), seed {ctx.seed}, {p.steps:,} steps.")
-    ctx.figure(plot.curves(steps_axis, curves, xlabel="step", ylabel="modes captured", ylim=(0, k + 0.5),
-                           title=f"{name}: mode coverage over training"),
-               f"{name}_coverage.png", "Modes captured (>= 1 sample within 3 std) on the fixed evaluation latents.")
+    if ctx.save_figures:
+        ctx.figure(scatter_row(samples, mix, {label(m): f"{label(m)}: {out[label(m).lower() + '_modes']}/{k} modes"
+                                              for m in variants}),
+                   f"{name}_samples.png", f"{EVAL_SAMPLES} samples of each generator (blue) over the {k} mode "
+                   f"centres (red), seed {ctx.seed}, {p.steps:,} steps.")
+        ctx.figure(plot.curves(steps_axis, curves, xlabel="step", ylabel="modes captured", ylim=(0, k + 0.5),
+                               title=f"{name}: mode coverage over training, seed {ctx.seed}"),
+                   f"{name}_coverage.png", "Modes captured (>= 1 sample within 3 std) on the fixed evaluation latents.")
+    cache_key = (str(ctx.out), name, ctx.budget)
+    if ctx.save_figures or cache_key not in _SEEDS:  # the registry saves figures for the first seed only
+        _SEEDS[cache_key] = {"ctx": ctx, "runs": []}
+    seen = _SEEDS[cache_key]
+    seen["runs"].append(out)
+    _summarise(seen["ctx"], name, variants, seen["runs"], k)
+    return out
+
+
+def _summarise(ctx, name: str, variants, runs: list[dict], k: int) -> None:
+    """Write the mean ± s.e. table and the claims over ``runs`` (every seed so far) into ``ctx``."""
+    n = len(runs)
+    stat = {f: _mean_sem([r[f] for r in runs]) for f in runs[0] if not f.endswith("_seconds")}
+    rows = []
+    for m in variants:
+        key = label(m).lower()
+        (mo, mo_e), (hq, hq_e), (kl, kl_e) = (stat[f"{key}_{f}"] for f in ("modes", "hq", "rkl"))
+        paper = PAPER_TABLE[name].get(m)
+        rows.append([label(m), f"{mo:.1f} ± {mo_e:.1f}", f"{100 * hq:.1f} ± {100 * hq_e:.1f}",
+                     f"{kl:.2f} ± {kl_e:.2f}", *(paper if paper else ("", "", ""))])
+    title = f"{name}: mean ± standard error over"
+    ctx.tables[:] = [t for t in ctx.tables if not t["title"].startswith(title)]
+    ctx.table(f"{title} {n} seed{'s' if n > 1 else ''} beside the paper (mean of 10 seeds, 400k steps)",
+              ["variant", "modes", "HQ %", "reverse KL", "paper modes", "paper HQ %", "paper rKL"], rows)
+    ctx.claims.clear()
+    seeds = f"mean of {n} seed{'s' if n > 1 else ''}"
     for m in variants:
         paper = PAPER_TABLE[name].get(m)
         if paper is None:
             continue
-        key = label(m).lower()
-        ctx.claim(f"{label(m)} captures about {paper[0]} of {k} {name} modes", out[f"{key}_modes"],
+        modes = stat[f"{label(m).lower()}_modes"][0]
+        ctx.claim(f"{label(m)} captures about {paper[0]} of {k} {name} modes ({seeds})", round(modes, 2),
                   f"{paper[0]} modes, {paper[1]}% high quality, reverse KL {paper[2]}", SOURCE,
-                  holds=abs(out[f"{key}_modes"] - paper[0]) <= max(1.0, 0.1 * k) if ctx.budget != "smoke" else None)
+                  holds=abs(modes - paper[0]) <= max(1.0, 0.1 * k) if ctx.budget != "smoke" else None)
     if 1 in variants and len(variants) > 1:
-        best = max(out[f"{label(m).lower()}_modes"] for m in variants if m > 1)
-        ctx.claim(f"packing captures more {name} modes than the plain GAN", best - out["gan_modes"],
+        gan_modes = stat["gan_modes"][0]
+        best = max(stat[f"{label(m).lower()}_modes"][0] for m in variants if m > 1)
+        ctx.claim(f"packing captures more {name} modes than the plain GAN ({seeds})", round(best - gan_modes, 2),
                   "PacGAN2-4 above GAN in every column of Table 1", SOURCE,
-                  holds=best > out["gan_modes"] if ctx.budget != "smoke" else None)
-    return out
+                  holds=best > gan_modes if ctx.budget != "smoke" else None)
 
 
 @experiment("pacgan-grid", section="mode-collapse", title="PacGAN on the 25-Gaussian grid (Table 1)")
