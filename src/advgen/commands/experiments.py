@@ -18,6 +18,9 @@ def register(sub) -> None:
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=int, default=0, help="one seed (default 0)")
     seeds.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 and report mean ± standard error")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="run under torchrun in N local processes (training and attack evaluation shard across them; "
+                        "rank 0 writes; default 1)")
     p.set_defaults(func=run)
 
     p = sub.add_parser("report", help="build OUT/index.html from every result in OUT")
@@ -61,7 +64,11 @@ def _summary(result: dict) -> str:
 
 def run(args) -> int:
     from .. import experiments
+    from ._common import relaunch
 
+    code = relaunch(args)
+    if code is not None:
+        return code
     seeds = list(range(args.seeds)) if args.seeds else [args.seed]
     if args.seeds is not None and args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
