@@ -8,12 +8,18 @@ fingerprint, test accuracy, training seconds, sha256 of the weights and the advg
 Loading verifies the hash; a truncated, corrupt or tampered file is rebuilt with a warning.
 A file lock serialises first use, so two processes asking at once end with one valid cache.
 
+Every entry also has a *smoke size* (``load(name, size="smoke")``): the same architecture and
+seed trained for :data:`SMOKE_EPOCHS` epoch (seconds, not minutes; no accuracy promise), cached
+under its own key ``NAME@smoke`` so it never stands in for the real model. The tour's smoke
+budget and CI use it, so a clean clone runs the smoke tour without training the full zoo.
+
 >>> from advgen import zoo
 >>> model = zoo.load("mnist-cnn")      # trains once (about a minute on 2 cores), then loads
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import importlib
 import os
@@ -25,7 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import __version__, data, distributed, io, nets
+from . import __version__, _checks, data, distributed, io, nets
 from .train import FitConfig, accuracy, fit
 
 
@@ -42,6 +48,7 @@ class Entry:
     # Settings of such a trainer beyond ``fit`` (pairs, e.g. a defense's eps), recorded in the sidecar and checked
     # on load; a classifier (in ENTRIES) with a trainer still gets its test accuracy measured.
     options: tuple = ()
+    size: str = "full"  # "smoke": a seconds-long training of the same architecture (see SMOKE)
 
 
 ENTRIES: dict[str, Entry] = {
@@ -78,26 +85,58 @@ GENERATORS: dict[str, Entry] = {
 }
 
 
+SIZES = ("full", "smoke")
+#: Epochs of every smoke-size entry (one pass over MNIST-5k's 4,000 training digits: 63 steps).
+SMOKE_EPOCHS = 1
+
+
+def _smoke(name: str, e: Entry) -> Entry:
+    """Entry ``e`` at smoke size: same architecture, seed and options, :data:`SMOKE_EPOCHS` epochs, no promise."""
+    options = tuple((k, min(v, SMOKE_EPOCHS)) if k == "warmup" else (k, v) for k, v in e.options)
+    return dataclasses.replace(e, fit=dataclasses.replace(e.fit, epochs=SMOKE_EPOCHS), options=options,
+                               min_accuracy=0.0, size="smoke",
+                               description=f"smoke size of {name} ({SMOKE_EPOCHS} epoch; for smoke runs and CI only)")
+
+
+#: The smoke size of every entry, by the entry's name (cached as ``NAME@smoke``).
+SMOKE: dict[str, Entry] = {n: _smoke(n, e) for n, e in {**ENTRIES, **GENERATORS}.items()}
+
+
+def key(name: str, size: str = "full") -> str:
+    """The cache key of entry ``name`` at ``size``: ``NAME`` or ``NAME@smoke``."""
+    return name if size == "full" else f"{name}@{size}"
+
+
+def key_of(entry: Entry) -> str:
+    """The cache key of an entry object (for trainers that keep files next to the cache)."""
+    for size, table in (("full", ENTRIES), ("full", GENERATORS), ("smoke", SMOKE)):
+        for name, e in table.items():
+            if e is entry:
+                return key(name, size)
+    raise ValueError(f"entry is not in the zoo: {entry!r}")
+
+
 def home() -> Path:
     """The cache root: ``$ADVGEN_HOME`` or ``~/.cache/advgen``."""
     return Path(os.environ.get("ADVGEN_HOME") or Path.home() / ".cache" / "advgen")
 
 
-def path(name: str) -> Path:
-    return home() / "zoo" / f"{name}.safetensors"
+def path(name: str, size: str = "full") -> Path:
+    return home() / "zoo" / f"{key(name, size)}.safetensors"
 
 
-def _entry(name: str) -> Entry:
-    if name in GENERATORS:
-        return GENERATORS[name]
-    if name not in ENTRIES:
+def _entry(name: str, size: str = "full") -> Entry:
+    _checks.choice(size, "size", SIZES)
+    if name not in GENERATORS and name not in ENTRIES:
         raise ValueError(f"name must be one of {', '.join([*ENTRIES, *GENERATORS])}; got {name!r}")
-    return ENTRIES[name]
+    if size == "smoke":
+        return SMOKE[name]
+    return GENERATORS[name] if name in GENERATORS else ENTRIES[name]
 
 
-def build(name: str) -> nn.Module:
+def build(name: str, size: str = "full") -> nn.Module:
     """The untrained architecture of entry ``name``, initialised from the entry's seed."""
-    e = _entry(name)
+    e = _entry(name, size)
     num_classes = data.load(e.dataset).num_classes
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(e.fit.seed)
@@ -117,64 +156,70 @@ def _lock(target: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _train(name: str, progress: bool) -> tuple[nn.Module, dict]:
-    e = _entry(name)
+def _train(name: str, progress: bool, size: str = "full") -> tuple[nn.Module, dict]:
+    e = _entry(name, size)
     ds = data.load(e.dataset)
-    model = build(name)
+    model = build(name, size)
     start = time.perf_counter()
     if e.trainer:
         scores = importlib.import_module(e.trainer).train(model, e, progress)
     else:
-        fit(model, ds.x_train, ds.y_train, e.fit, progress=progress, desc=f"zoo {name}")
+        fit(model, ds.x_train, ds.y_train, e.fit, progress=progress, desc=f"zoo {key(name, size)}")
     seconds = time.perf_counter() - start
     acc = accuracy(model, ds.x_test, ds.y_test) if name in ENTRIES else None
     meta = {
-        "name": name, "architecture": e.architecture, "dataset": e.dataset, "fit": e.fit.to_dict(),
+        "name": key(name, size), "architecture": e.architecture, "dataset": e.dataset, "fit": e.fit.to_dict(),
         "seed": e.fit.seed, "data_fingerprint": ds.fingerprint(), "test_accuracy": acc,
         "train_seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(),
         "advgen_version": __version__, "torch_version": torch.__version__,
     }
     if e.options:
         meta["options"] = dict(e.options)
+    if size != "full":
+        meta["size"] = size
     if e.trainer:
         if acc is None:
             del meta["test_accuracy"]
         meta.update(trainer=e.trainer, **scores)
     if acc is not None and acc < e.min_accuracy:
-        warnings.warn(f"zoo {name}: test accuracy {acc:.4f} is below the promised {e.min_accuracy}", stacklevel=3)
+        warnings.warn(f"zoo {key(name, size)}: test accuracy {acc:.4f} is below the promised {e.min_accuracy}", stacklevel=3)
     return model, meta
 
 
-def _fresh(name: str, meta: dict) -> bool:
-    e = _entry(name)
-    return (meta.get("name") == name and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
+def _fresh(name: str, meta: dict, size: str = "full") -> bool:
+    e = _entry(name, size)
+    return (meta.get("name") == key(name, size) and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
             and meta.get("options", {}) == dict(e.options))
 
 
-def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False, progress: bool = True) -> nn.Module:
-    """The trained model ``name`` in eval mode on ``device``; trains and caches it on first use."""
-    _entry(name)
-    target = path(name)
+def load(name: str, *, size: str = "full", device: str | torch.device = "cpu", retrain: bool = False,
+         progress: bool = True) -> nn.Module:
+    """The trained model ``name`` in eval mode on ``device``; trains and caches it on first use.
+
+    ``size="smoke"``: the seconds-long smoke-size variant (cached as ``NAME@smoke``), for smoke runs only."""
+    _entry(name, size)
+    target = path(name, size)
+    label = key(name, size)
     # under torchrun all ranks train together (collectives), so only rank 0 takes the lock and writes
     with _lock(target) if distributed.is_main() else contextlib.nullcontext():
         if not retrain and target.exists():
             try:
                 state, meta = io.load_weights(target)
-                if _fresh(name, meta):
-                    model = build(name)
+                if _fresh(name, meta, size):
+                    model = build(name, size)
                     model.load_state_dict(state)
                     return model.to(device).eval()
-                warnings.warn(f"zoo {name}: cached model was trained with another config; retraining", stacklevel=2)
+                warnings.warn(f"zoo {label}: cached model was trained with another config; retraining", stacklevel=2)
             except (io.WeightsError, RuntimeError) as err:
-                warnings.warn(f"zoo {name}: cache unusable ({err}); retraining", stacklevel=2)
-        model, meta = _train(name, progress)
+                warnings.warn(f"zoo {label}: cache unusable ({err}); retraining", stacklevel=2)
+        model, meta = _train(name, progress, size)
         if distributed.is_main():
             io.save_weights(target, model.state_dict(), dict(meta, world_size=distributed.world_size()))
         return model.to(device).eval()
 
 
-def info(name: str) -> dict:
+def info(name: str, size: str = "full") -> dict:
     """The sidecar metadata of a cached entry (trains it first if needed)."""
-    if not path(name).exists():
-        load(name)
-    return io.read_meta(path(name))
+    if not path(name, size).exists():
+        load(name, size=size)
+    return io.read_meta(path(name, size))

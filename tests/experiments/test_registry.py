@@ -108,7 +108,8 @@ def test_cli_help_for_every_verb(capsys):
 def test_explain_experiment_smoke(tmp_path):
     r = experiments.run("explain-mnist", budget="smoke", out=tmp_path, progress=False)
     assert r["status"] == "ok", r.get("traceback")
-    assert r["metrics"]["accuracy_on_shown"] >= 0.9
+    # the smoke budget explains the 1-epoch smoke-size MLP (zoo size "smoke", about 87% test accuracy)
+    assert r["config"]["zoo_size"] == "smoke" and r["metrics"]["accuracy_on_shown"] >= 0.8
     assert (tmp_path / "explain-mnist" / r["figures"][0]["path"]).stat().st_size > 10_000
 
 

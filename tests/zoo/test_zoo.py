@@ -84,7 +84,7 @@ def test_corrupt_cache_is_rebuilt_identically(home):
 def test_every_kind_of_damage_is_detected(home, monkeypatch, damage):
     path = zoo.path("mnist-mlp")
     trained = []
-    monkeypatch.setattr(zoo, "_train", lambda name, progress: (trained.append(name), (zoo.build(name), {"name": name}))[1])
+    monkeypatch.setattr(zoo, "_train", lambda name, progress, size="full": (trained.append(name), (zoo.build(name), {"name": name}))[1])
     damage_cache(path, damage)
     with pytest.warns(UserWarning, match="retraining"):
         zoo.load("mnist-mlp")
@@ -120,7 +120,7 @@ def test_stale_config_retrains(home, monkeypatch):
     io.save_weights(zoo.path("mnist-mlp"), tensors, {k: v for k, v in meta.items() if k not in ("sha256", "format")})
     assert zoo.path("mnist-mlp").read_bytes() == body
     called = []
-    monkeypatch.setattr(zoo, "_train", lambda name, progress: (called.append(name), (zoo.build(name), meta))[1])
+    monkeypatch.setattr(zoo, "_train", lambda name, progress, size="full": (called.append(name), (zoo.build(name), meta))[1])
     with pytest.warns(UserWarning, match="another config"):
         zoo.load("mnist-mlp")
     assert called == ["mnist-mlp"]

@@ -32,8 +32,7 @@ def train(model: nn.Module, entry, progress: bool) -> dict:
     if method == "adversarial":
         from .. import zoo  # a resumable first use: a checkpoint folder next to the cache
 
-        name = next(k for k, v in zoo.ENTRIES.items() if v is entry)
-        ckpt = zoo.path(name).with_suffix(".ckpt")
+        ckpt = zoo.home() / "zoo" / f"{zoo.key_of(entry)}.ckpt"
         losses = adversarial_training(model, ds, **opts, **common, checkpoint_dir=ckpt)
         shutil.rmtree(ckpt, ignore_errors=True)  # done: a later retrain must not resume a finished run
         return {"final_loss": round(losses[-1], 4)}

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import torch
 
-from .. import data, zoo
+from .. import data
 
 
 def model(name: str, ctx):
-    return zoo.load(name, device=ctx.device, progress=ctx.progress)
+    return ctx.zoo(name)
 
 
 def spread(n: int, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:

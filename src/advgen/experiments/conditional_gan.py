@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import data, gan, plot, train, zoo
+from .. import data, gan, plot, train
 from ..nets.dsprites_gan import SpriteDiscriminator, SpriteGenerator
 from ._disentangle import one_thread
 from .registry import experiment
@@ -35,7 +35,7 @@ def _conditional_gan(ctx):
                "conditional-grid.png", "Row k: ten digits generated for the requested class k")
     y = torch.arange(10).repeat_interleave(100)
     x = gan.generate_class(G, y, seed=g)
-    clf = zoo.load("mnist-cnn", device=ctx.device, progress=ctx.progress)
+    clf = ctx.zoo("mnist-cnn")
     agree = train.accuracy(clf, x, y)
     per_class = [train.accuracy(clf, x[y == k], y[y == k]) for k in range(10)]
     ctx.table("Zoo classifier agreement with the requested class", ["class", "agreement"],

@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from .. import nets, plot, train, zoo
+from .. import nets, plot, train
 from ..data import image2image as tasks
 from ..gan import cyclegan
 from .registry import experiment
@@ -75,7 +75,7 @@ def run(ctx) -> dict:
     G, _, hist = cyclegan.train_cyclegan(A.x_train, B.x_train, cfg, device=ctx.device, progress=ctx.progress,
                                          desc="mnist↔digits28")
     G.cpu()
-    clf_a = zoo.load("mnist-cnn", progress=ctx.progress)
+    clf_a = ctx.zoo("mnist-cnn", device="cpu")
     n = ctx.pick(smoke=200, quick=None, full=None, key="classifier_train_images")  # None = all
     xa, xb, yb_train = A.x_train[:n], B.x_train[:n], B.y_train[:n]
     clf_b = _classifier(xb, yb_train, 10, ctx.seed, epochs, ctx.progress, "digits28 CNN")

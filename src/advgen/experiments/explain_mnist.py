@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import data, explain, plot, zoo
+from .. import data, explain, plot
 from .registry import experiment
 
 
@@ -12,8 +12,7 @@ def explain_mnist(ctx):
     """For one test digit per class: the gradient saliency map, the occlusion attribution, and the
     Zeiler–Fergus map of the predicted class's probability with a grey square at each position.
     Where the evidence lies, occluding it makes the probability drop."""
-    model = zoo.load(ctx.pick(smoke="mnist-mlp", quick="mnist-cnn", full="mnist-cnn", key="model"),
-                     device=ctx.device, progress=ctx.progress)
+    model = ctx.zoo(ctx.pick(smoke="mnist-mlp", quick="mnist-cnn", full="mnist-cnn", key="model"))
     window = ctx.pick(smoke=7, quick=7, full=5, key="window")
     stride = ctx.pick(smoke=7, quick=3, full=1, key="stride")
     ds = data.load("mnist")

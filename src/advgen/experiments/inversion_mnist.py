@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import data, plot, restore, train, zoo
+from .. import data, plot, restore, train
 from ..metrics import image as image_metrics
 from .registry import experiment
 
@@ -38,8 +38,7 @@ def inversion_mnist(ctx):
     restarts = ctx.pick(smoke=2, quick=5, full=10, key="restarts")
     prior_weight = ctx.pick(smoke=0.01, quick=0.01, full=0.01, key="prior_weight")
     lr = ctx.pick(smoke=0.05, quick=0.05, full=0.05, key="lr")
-    G = zoo.load("mnist-gan", device=ctx.device, progress=ctx.progress)
-    clf = zoo.load("mnist-cnn", device=ctx.device, progress=ctx.progress)
+    G, clf = ctx.zoo("mnist-gan"), ctx.zoo("mnist-cnn")
     ds = data.load("mnist")
     g = ctx.generator(1)
     idx = torch.randperm(len(ds.x_test), generator=g)[:n]

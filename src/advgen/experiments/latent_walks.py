@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .. import gan, plot, zoo
+from .. import gan, plot
 from .registry import experiment
 
 
@@ -17,8 +17,7 @@ def latent_traversal(ctx):
     (mean |Δx| between neighbouring frames) and how often the classifier's digit changes."""
     dims = ctx.pick(smoke=2, quick=8, full=16, key="dims")
     n = ctx.pick(smoke=3, quick=9, full=11, key="frames")
-    G = zoo.load("mnist-gan", device=ctx.device, progress=ctx.progress)
-    clf = zoo.load("mnist-cnn", device=ctx.device, progress=ctx.progress)
+    G, clf = ctx.zoo("mnist-gan"), ctx.zoo("mnist-cnn")
     z = torch.randn(G.latent_dim, generator=ctx.generator(1))
     values = torch.linspace(-3, 3, n)
     ctx.figure(gan.traversal_figure(G, z, list(range(dims)), values), "traversal.png",
@@ -44,8 +43,7 @@ def latent_interpolation(ctx):
     zoo classifier's mean confidence on the middle frames, for both paths."""
     pairs = ctx.pick(smoke=2, quick=64, full=256, key="pairs")
     n = ctx.pick(smoke=5, quick=9, full=11, key="frames")
-    G = zoo.load("mnist-gan", device=ctx.device, progress=ctx.progress)
-    clf = zoo.load("mnist-cnn", device=ctx.device, progress=ctx.progress)
+    G, clf = ctx.zoo("mnist-gan"), ctx.zoo("mnist-cnn")
     g = ctx.generator(1)
     z0, z1 = torch.randn(pairs, G.latent_dim, generator=g), torch.randn(pairs, G.latent_dim, generator=g)
     out, rows = {}, []

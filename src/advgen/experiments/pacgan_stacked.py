@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 
-from .. import data, gan, metrics, nets, plot, zoo
+from .. import data, gan, metrics, nets, plot
 from .registry import experiment
 
 EVAL_SEED = 2018  # a fixed latent set for every evaluation
@@ -110,9 +110,9 @@ def build(s: Setting, m: int, seed: int, d_width: int | None = None):
             nets.unrolled_discriminator(3, d_width or s.d_width, pack=m))
 
 
-def classifier():
+def classifier(ctx):
     """The digit classifier that counts modes (zoo ``mnist-cnn``) as a 1,000-class stacked classifier."""
-    return metrics.StackedClassifier(zoo.load("mnist-cnn", progress=False))
+    return metrics.StackedClassifier(ctx.zoo("mnist-cnn", device="cpu", progress=False))
 
 
 def evaluate(G, s: Setting, clf) -> metrics.ModeReport:
@@ -179,7 +179,7 @@ def pacgan_stacked_mnist(ctx):
     s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL)
     ctx.config["setting"] = s.to_dict()
     variants = ctx.pick(smoke=(1, 2), quick=(1, 2), full=(1, 2, 3, 4), key="variants")
-    clf = classifier()
+    clf = classifier(ctx)
     out = real_baseline(s, clf)
     rows = [["real stacked test data", out["real_modes"], round(out["real_kl"], 3), "", "", ""]]
     samples, curves, steps_axis = {"real": data.stacked_mnist(12, "test", seed=EVAL_SEED)[0]}, {}, []
@@ -230,7 +230,7 @@ def pacgan_dsize(ctx):
     ctx.config["setting"] = s.to_dict()
     variants = ctx.pick(smoke=(1, 2), quick=(1, 4), full=(1, 2, 3, 4), key="variants")
     sizes = ctx.pick(smoke=("1/4",), quick=("1/4", "1/2"), full=("1/4", "1/2"), key="d_sizes")
-    clf = classifier()
+    clf = classifier(ctx)
     out, rows = {}, []
     for size in sizes:
         col = list(D_SIZES).index(size)
@@ -270,7 +270,7 @@ def pacgan_minibatch(ctx):
     s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL)
     ctx.config["setting"] = s.to_dict()
     packs = ctx.pick(smoke=(2,), quick=(2,), full=(2, 3, 4), key="m")
-    clf = classifier()
+    clf = classifier(ctx)
     out, rows = {}, []
     G, _, r, sec = train_variant(s, 1, ctx.seed, clf, progress=ctx.progress, desc=f"DCGAN b{s.batch_size}")
     out.update({"dcgan_modes": r.modes, "dcgan_kl": r.kl})

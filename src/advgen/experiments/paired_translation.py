@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import plot, train, zoo
+from .. import plot, train
 from ..data import image2image as tasks
 from ..gan import pix2pix
 from ..metrics.image import psnr, ssim
@@ -46,7 +46,7 @@ def run(ctx) -> dict:
     task = tasks.edges2digits()
     n_test = ctx.pick(smoke=100, quick=1000, full=1000, key="test_images")
     src, tgt, y = task.source_test[:n_test], task.target_test[:n_test], task.y_test[:n_test]
-    clf = zoo.load("mnist-cnn", device="cpu", progress=ctx.progress)
+    clf = ctx.zoo("mnist-cnn", device="cpu")
     metrics, outputs = {}, {}
     rows = []
     truth_acc = train.accuracy(clf, tgt, y)

@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from .. import data, gan, io, plot, zoo
+from .. import data, gan, io, plot
 from .registry import experiment
 
 #: The file the report turns into its ``real.html`` game page.
@@ -32,8 +32,7 @@ def which_is_real(ctx):
     score (50% means the generator fools them). The numbers: how the zoo classifier sees each
     side (a generator that fools people can still be told apart by its confidence)."""
     n = ctx.pick(smoke=10, quick=20, full=50, key="pairs")
-    G = zoo.load("mnist-gan", device=ctx.device, progress=ctx.progress)
-    clf = zoo.load("mnist-cnn", device=ctx.device, progress=ctx.progress)
+    G, clf = ctx.zoo("mnist-gan"), ctx.zoo("mnist-cnn")
     ds = data.load("mnist")
     g = ctx.generator(0)
     real = ds.x_test[torch.randperm(len(ds.x_test), generator=g)[:n]]
