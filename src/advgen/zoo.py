@@ -92,7 +92,7 @@ SMOKE_EPOCHS = 1
 
 def _smoke(name: str, e: Entry) -> Entry:
     """Entry ``e`` at smoke size: same architecture, seed and options, :data:`SMOKE_EPOCHS` epochs, no promise."""
-    options = tuple((k, min(v, SMOKE_EPOCHS)) if k == "warmup" else (k, v) for k, v in e.options)
+    options = tuple((k, min(v, float(SMOKE_EPOCHS))) if k == "warmup" else (k, v) for k, v in e.options)
     return dataclasses.replace(e, fit=dataclasses.replace(e.fit, epochs=SMOKE_EPOCHS), options=options,
                                min_accuracy=0.0, size="smoke",
                                description=f"smoke size of {name} ({SMOKE_EPOCHS} epoch; for smoke runs and CI only)")
