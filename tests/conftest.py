@@ -3,11 +3,13 @@ so the user's own cache is never touched and reruns skip training."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # shared test helpers (chromium.py)
 os.environ.setdefault("ADVGEN_HOME", str(Path(__file__).resolve().parent.parent / ".pytest_cache" / "advgen_home"))
 
 

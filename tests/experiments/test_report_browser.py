@@ -4,21 +4,16 @@ there, and five rounds of "which one is real?" keep the right score."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
-if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-    pytest.skip(f"needs Chromium at {CHROMIUM} and chromedriver at {DRIVER} (Debian: apt install chromium "
-                "chromium-driver)", allow_module_level=True)
+import chromium
 
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+chromium.require()
+
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from advgen import cli  # noqa: E402
@@ -28,17 +23,7 @@ HERE = Path(__file__).parent
 
 
 def chrome(width=1200, height=900):
-    profile = tempfile.mkdtemp(prefix="advgen-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={width},{height}", f"--user-data-dir={profile}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    return driver, profile
+    return chromium.driver(width, height, console=True)
 
 
 @pytest.fixture(scope="module")

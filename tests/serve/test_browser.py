@@ -2,19 +2,14 @@
 draw a "1" with mouse events, attack it, move a latent slider, play three rounds of the game."""
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 
 import pytest
 
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
-if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-    pytest.skip(f"needs Chromium at {CHROMIUM} and chromedriver at {DRIVER} (Debian: apt install chromium "
-                "chromium-driver)", allow_module_level=True)
+import chromium
 
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+chromium.require()
+
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -22,16 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 def chrome(width=1400, height=1000):
-    profile = tempfile.mkdtemp(prefix="advgen-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={width},{height}", f"--user-data-dir={profile}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    return driver, profile
+    return chromium.driver(width, height)
 
 
 @pytest.fixture(scope="module")
