@@ -13,6 +13,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # shared test helpers 
 os.environ.setdefault("ADVGEN_HOME", str(Path(__file__).resolve().parent.parent / ".pytest_cache" / "advgen_home"))
 
 
+#: Test folders whose tests run on one torch thread: their nets and batches are tiny, a second OpenMP
+#: thread mostly spins (10-100× slower measured on a busy 2-core machine), and the distributed tests
+#: need the thread count of their one-thread subprocesses for bit-identity.
+ONE_THREAD = {"attacks", "blackbox", "defenses", "disentangle", "distributed", "image2image", "restore"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(request):
+    """One torch thread for the tests of the folders in ``ONE_THREAD``; restored afterwards."""
+    if request.path.parent.name not in ONE_THREAD:
+        yield
+        return
+    from advgen import _checks
+
+    with _checks.num_threads(1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def mnist():
     from advgen import data

@@ -22,11 +22,3 @@ def linear_two_class():
         m[1].weight.mul_(4)
     return m.eval()
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tests use tiny batches: one thread avoids OpenMP stalls on a shared, busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
