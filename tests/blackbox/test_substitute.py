@@ -88,6 +88,16 @@ def test_reservoir_limits_new_points_per_round():
     assert s.queries == 22
 
 
+def test_shift_augmentation_costs_no_queries_and_changes_training():
+    oracle = Oracle(linear(seed=5))
+    kw = dict(substitute=linear(seed=6), rounds=2, epochs=2, seed=4)
+    plain = train_substitute(oracle, images(10), **kw)
+    shifted = train_substitute(oracle, images(10), shift=1, **kw)
+    assert plain.queries == shifted.queries == 40 and [h["size"] for h in shifted.history] == [10, 20, 40]
+    assert torch.equal(shifted.x[:10], images(10))  # the stored set keeps the unshifted images
+    assert not torch.equal(plain.model[1].weight, shifted.model[1].weight)
+
+
 def test_same_seed_same_substitute():
     oracle = Oracle(linear(seed=5))
     a = train_substitute(oracle, images(10), substitute=linear(seed=6), rounds=2, epochs=2, seed=4)
@@ -111,6 +121,7 @@ def test_substitute_learns_a_linear_oracle():
 @pytest.mark.parametrize("kw, err, match", [
     ({"rounds": -1}, ValueError, "rounds"), ({"lam": 0}, ValueError, "lam"), ({"tau": 0}, ValueError, "tau"),
     ({"epochs": 0}, ValueError, "epochs"), ({"reservoir": 0}, ValueError, "reservoir"),
+    ({"shift": -1}, ValueError, "shift"), ({"shift": 1.0}, TypeError, "shift"),
     ({"seed": 1.5}, TypeError, "seed"), ({"eval_x": images(2)}, ValueError, "eval_x"),
 ])
 def test_bad_arguments(kw, err, match):

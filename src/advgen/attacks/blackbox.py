@@ -106,7 +106,7 @@ def step_size(lam: float, tau: int, rnd: int) -> float:
 
 def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substitute: nn.Module, rounds: int = 6,
                      lam: float = 0.1, tau: int = 3, epochs: int = 10, reservoir: int | None = None,
-                     seed: int = 0, batch_size: int = 32, lr: float = 1e-3,
+                     seed: int = 0, batch_size: int = 32, lr: float = 1e-3, shift: int = 0,
                      eval_x: torch.Tensor | None = None, eval_y: torch.Tensor | None = None,
                      progress: bool = False) -> Substitute:
     """Train a substitute of ``oracle`` from ``seed_x`` by Jacobian-based dataset augmentation.
@@ -123,6 +123,9 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
         reservoir: if given, each augmentation adds at most κ = ``reservoir`` new points, chosen uniformly.
         seed: seeds training and the reservoir draws.
         batch_size, lr: training settings per round.
+        shift: data augmentation while training the substitute: random translations of up to ±``shift``
+            pixels (:func:`advgen.train.random_shift`; costs no oracle queries, the shifted copies keep
+            their image's oracle label). 0: off.
         eval_x, eval_y: optional held-out set; the substitute's accuracy on it (against these labels)
             is recorded per round. It is never shown to the oracle.
         progress: show a progress bar over rounds.
@@ -139,6 +142,7 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
     lam = base.check_positive(lam, "lam")
     tau = _checks.positive_int(tau, "tau")
     epochs = _checks.positive_int(epochs, "epochs")
+    shift = _nonneg_int(shift, "shift")
     if reservoir is not None:
         reservoir = _checks.positive_int(reservoir, "reservoir")
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -152,7 +156,7 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
     y = oracle(x)
     history = []
     for rnd in tqdm(range(rounds + 1), desc="substitute", disable=not progress, leave=False):
-        cfg = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed * 1000 + rnd)
+        cfg = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, shift=shift, seed=seed * 1000 + rnd)
         fit(model, x, y, cfg, progress=False)
         row = {"round": rnd, "size": len(x), "queries": oracle.queries - start}
         if eval_x is not None:

@@ -20,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("--tau", type=int, default=3, help="flip the sign of λ every τ rounds (default 3)")
     p.add_argument("--epochs", type=int, default=10, help="substitute training epochs per round (default 10)")
     p.add_argument("--reservoir", type=int, help="add at most this many new points per round (default: double)")
+    p.add_argument("--shift", type=int, default=0,
+                   help="train the substitute on random shifts of up to ±N pixels (no extra queries; default 0)")
     p.add_argument("--eps", type=float, nargs="+", default=[0.3], help="FGSM L∞ radii on the substitute (default 0.3)")
     p.add_argument("--out", help="folder for report.json (default: print only)")
     add_seed(p)
@@ -56,8 +58,8 @@ def blackbox(args) -> int:
         torch.manual_seed(args.seed)
         arch = nets.ARCHITECTURES[args.substitute](ds.num_classes).to(args.device)
     sub = train_substitute(oracle, x0, substitute=arch, rounds=args.rounds, lam=args.lam, tau=args.tau,
-                           epochs=args.epochs, reservoir=args.reservoir, seed=args.seed, eval_x=ex, eval_y=ey,
-                           progress=True)
+                           epochs=args.epochs, reservoir=args.reservoir, shift=args.shift, seed=args.seed,
+                           eval_x=ex, eval_y=ey, progress=True)
     print(f"substitute ({args.substitute}) of {args.oracle} from {args.seed_images} test images, "
           f"{len(ex)} held-out test images")
     print(f"{'round':>5} {'set':>7} {'queries':>8} {'accuracy':>9}")
@@ -77,7 +79,7 @@ def blackbox(args) -> int:
         (out / "report.json").write_text(json.dumps({
             "oracle": args.oracle, "substitute": args.substitute, "seed_images": args.seed_images,
             "rounds": args.rounds, "lam": args.lam, "tau": args.tau, "epochs": args.epochs,
-            "reservoir": args.reservoir, "seed": args.seed, "queries": sub.queries, "history": sub.history,
-            "transfer": rows}, indent=2) + "\n")
+            "reservoir": args.reservoir, "shift": args.shift, "seed": args.seed, "queries": sub.queries,
+            "history": sub.history, "transfer": rows}, indent=2) + "\n")
         print(f"wrote {out / 'report.json'}")
     return 0
