@@ -28,3 +28,26 @@ def test_experiments_are_registered():
 
     for name in ("blackbox-substitute", "physical-world", "autoencoder-attack"):
         assert registry.get(name).section == "blackbox"
+
+
+@pytest.mark.parametrize("verb, args, word", [
+    ("eot", ["--model", "nope"], "--model"), ("eot", ["--n", "0"], "--n"), ("eot", ["--rotation", "-5"], "--rotation"),
+    ("eot", ["--scale", "1.5"], "--scale"), ("eot", ["--fresh", "0"], "--fresh"),
+    ("latent", ["--autoencoder", "mnist-gan"], "--autoencoder"), ("latent", ["--classifier", "nope"], "--classifier"),
+    ("latent", ["--c", "-1"], "--c"), ("latent", ["--n", "0"], "--n"), ("latent", ["--lr", "0"], "--lr"),
+])
+def test_eot_and_latent_bad_arguments_are_one_line(capsys, verb, args, word):
+    assert cli.main([verb, *args]) == 2
+    err = capsys.readouterr().err
+    assert word in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_eot_help_lists_every_transformation_range(capsys):
+    from dataclasses import fields
+
+    from advgen.attacks import Transforms
+
+    with pytest.raises(SystemExit):
+        cli.main(["eot", "--help"])
+    out = capsys.readouterr().out
+    assert all(f"--{f.name}" in out for f in fields(Transforms)) and "--samples" in out
