@@ -14,7 +14,8 @@ from .registry import experiment
             title="Physical world: adversarial digits under random print-and-photograph transformations")
 def physical_world(ctx):
     """Adversarial digits for the zoo CNN (L∞, ε = 0.3) by FGSM and BIM (untargeted), ILLC (towards
-    the least-likely class), targeted BIM and targeted EOT (towards a random other class; PGD on
+    the least-likely class), targeted BIM (BIM and ILLC with Kurakin et al.'s α = 1/255 and 80 steps;
+    targeted BIM also with EOT's step size and count) and targeted EOT (towards a random other class; PGD on
     the mean loss over ``samples`` random transformations per step). Each is then shown to the CNN
     through fresh random transformations (default :class:`advgen.attacks.Transforms`: rotation
     ±15°, zoom ±10%, shift ±7%, perspective tilt, contrast ±20%, brightness ±0.1, blur σ ≤ 1,
@@ -33,11 +34,17 @@ def physical_world(ctx):
     x, y = adv.spread(n)
     target = attacks.random_other(y, 10, seed=ctx.generator(1))
     ll = attacks.least_likely(model, x)
+    # BIM and ILLC as Kurakin et al. run them: α = 1/255 and ⌊min(255ε + 4, 1.25·255ε)⌋ steps (80 at ε = 0.3), so
+    # the iterate just reaches the ε-ball. "BIM targeted, EOT's schedule" is the same projected sign ascent with
+    # EOT's step size and step count and no transformations: it separates what EOT gains from the
+    # expectation from what it gains from a longer walk.
     made = {
         "FGSM": (attacks.fgsm(model, x, y, eps=eps), y, False),
-        "BIM": (attacks.bim(model, x, y, eps=eps, alpha=alpha, steps=steps), y, False),
-        "ILLC": (attacks.illc(model, x, y, eps=eps, alpha=alpha, steps=steps), ll, True),
-        "BIM targeted": (attacks.bim(model, x, target, eps=eps, alpha=alpha, steps=steps, targeted=True), target, True),
+        "BIM": (attacks.bim(model, x, y, eps=eps), y, False),
+        "ILLC": (attacks.illc(model, x, y, eps=eps), ll, True),
+        "BIM targeted": (attacks.bim(model, x, target, eps=eps, targeted=True), target, True),
+        "BIM targeted, EOT's schedule": (
+            attacks.bim(model, x, target, eps=eps, alpha=alpha, steps=steps, targeted=True), target, True),
         "EOT targeted": (eot(model, x, target, transforms=T, eps=eps, alpha=alpha, steps=steps, samples=samples,
                              targeted=True, seed=ctx.generator(2)), target, True),
     }
@@ -49,7 +56,7 @@ def physical_world(ctx):
         pred = transformed_predictions(model, xa, T, samples=fresh, seed=probe)
         after = (pred == goal) if targeted else (pred != goal)
         d = destruction_rate(model, x, xa, y, T, samples=fresh, seed=probe)
-        key = name.lower().replace(" ", "_")
+        key = name.lower().replace(",", "").replace("'", "").replace(" ", "_")
         metrics.update({f"{key}_success": float(before), f"{key}_success_transformed": float(after.float().mean()),
                         f"{key}_destruction_rate": d})
         rows.append([name, "targeted" if targeted else "untargeted", float(before), float(after.float().mean()), d])
@@ -59,6 +66,24 @@ def physical_world(ctx):
               f"(ε = {eps}, {n} test digits; clean accuracy under the transformations "
               f"{metrics['clean_accuracy_transformed']:.3f})",
               ["method", "kind", "success", "success after transformation", "destruction rate"], rows)
+
+    # The same targeted attacks under a narrower, "aligned photo" distribution: Kurakin et al. crop and rectify their
+    # photographs with printed markers, so little rotation, zoom, shift and tilt remains (photometric ranges as above).
+    # Attack and evaluation both use this distribution (fresh draws for the evaluation, as above).
+    A = Transforms(rotation=5.0, scale=0.05, translate=0.03, tilt=0.05)
+    ctx.config["aligned_transforms"] = A.to_dict()
+    aligned = {k: made[k][0] for k in ("BIM targeted", "BIM targeted, EOT's schedule")}
+    aligned["EOT targeted"] = eot(model, x, target, transforms=A, eps=eps, alpha=alpha, steps=steps,
+                                  samples=samples, targeted=True, seed=ctx.generator(3))
+    arows = []
+    for name, xa in aligned.items():
+        rate = float((transformed_predictions(model, xa, A, samples=fresh, seed=probe) == target).float().mean())
+        key = name.lower().replace(",", "").replace("'", "").replace(" ", "_")
+        metrics[f"aligned_{key}_success_transformed"] = rate
+        arows.append([name, rate])
+    ctx.table(f"Targeted success under {fresh} fresh transformations per image from the narrower aligned-photo "
+              f"distribution (rotation ±5°, zoom ±5%, shift ±3%, tilt 0.05; photometric ranges unchanged)",
+              ["method", "success after transformation"], arows)
 
     # Figure: one digit, BIM-targeted vs EOT-targeted, under the same 8 transformations.
     i = 0
@@ -75,14 +100,19 @@ def physical_world(ctx):
     ctx.figure(fig, "transformed.png", "The same adversarial digit (targeted BIM above, EOT below) under eight "
                "random print-and-photograph transformations, with the class the CNN gives each view.")
     e_after, b_after = metrics["eot_targeted_success_transformed"], metrics["bim_targeted_success_transformed"]
+    b_long = metrics["bim_targeted_eots_schedule_success_transformed"]
     ctx.claim("Expectation over transformation keeps targeted adversarial examples working under fresh random "
-              "transformations (ours: EOT targeted success under transformations)", e_after,
-              "3-D printed turtle classified as rifle from 82% of viewpoints; 2-D EOT examples 96.4% mean "
-              "adversarialness under random transformations (reach set by the issue: >= 90%)",
-              "Athalye, Engstrom, Ilyas & Kwok 2018, §3 (Table 1)", holds=e_after >= 0.9)
-    ctx.claim("Plain iterative examples are largely destroyed by transformation (ours: targeted BIM success "
-              "under the same transformations)", b_after,
+              f"transformations (ours: EOT targeted success under transformations; under the aligned-photo "
+              f"distribution: {metrics['aligned_eot_targeted_success_transformed']:.3f})", e_after,
+              "EOT examples stay adversarial under the transformation distribution they were made for, in 2-D, in "
+              "3-D renderings and for 3-D-printed objects photographed from many viewpoints (the paper's "
+              "percentages are not re-checked against its text here; reach set by the issue: >= 90%)",
+              "Athalye, Engstrom, Ilyas & Kwok 2018, Synthesizing Robust Adversarial Examples, §3 (arXiv:1707.07397)",
+              holds=e_after >= 0.9)
+    ctx.claim("Plain iterative examples are largely destroyed by transformation (ours: targeted BIM, Kurakin's "
+              f"schedule, success under the same transformations; with EOT's longer schedule: {b_long:.3f}; under "
+              f"the aligned-photo distribution: {metrics['aligned_bim_targeted_success_transformed']:.3f})", b_after,
               "photo transformations destroy a large part of iterative (BIM/ILLC) examples, more than of FGSM "
-              "(reach set by the issue: below 50%)", "Kurakin, Goodfellow & Bengio 2016, §3–4",
+              "(reach set by the issue: below 50%)", "Kurakin, Goodfellow & Bengio 2016, §3–4 (arXiv:1607.02533)",
               holds=b_after < 0.5)
     return metrics
