@@ -58,8 +58,8 @@ def inversion_mnist(ctx):
     TV / wavelet / non-local-means denoisers and biharmonic inpainting. Reported: PSNR and the
     ``mnist-cnn`` classifier's accuracy on every restoration."""
     # the claim (missing half) gets every test digit, the noisy comparison 100 at the quick budget: the claim is
-    # decided by its paired s.e. (about 0.034 at 300 digits against a gain near 0.06; the whole 1,000-digit test
-    # split costs about 10 min of inversion on one thread)
+    # decided by its paired s.e. (0.034 at 300 digits, 0.019 at 1,000; gains of +0.05 at 100 and +0.06 at 300
+    # digits became -0.033 at 1,000). The whole test split costs about 12 min of inversion on one thread.
     n = ctx.pick(smoke=16, quick=1000, full=1000, key="digits")
     n_noisy = ctx.pick(smoke=16, quick=100, full=1000, key="noisy_digits")
     steps = ctx.pick(smoke=20, quick=400, full=1000, key="steps")
