@@ -44,3 +44,25 @@ def relaunch(args) -> int | None:
 
 def add_seed(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def zoo_classifier(name: str, flag: str) -> str:
+    """``name`` if it is a classifier entry of the zoo, else a ValueError naming ``flag`` and the choices."""
+    from .. import zoo
+
+    if name not in zoo.ENTRIES:
+        raise ValueError(f"{flag} must be one of {', '.join(zoo.ENTRIES)}; got {name!r}")
+    return name
+
+
+def write_report(folder: str, report: dict) -> None:
+    """Write ``report`` as ``FOLDER/report.json`` (atomically; the folder is made) and say where."""
+    import json
+    from pathlib import Path
+
+    from .. import io
+
+    path = Path(folder) / "report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    io.atomic_write(path, (json.dumps(report, indent=2) + "\n").encode())
+    print(f"wrote {path}")

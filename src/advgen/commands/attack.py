@@ -1,7 +1,7 @@
 """``advgen attack``: attack a zoo model on test images; print the report table and write figures."""
 from __future__ import annotations
 
-from ._common import add_device, add_seed
+from ._common import add_device, add_seed, zoo_classifier
 
 METHODS = ("fgsm", "bim", "illc", "pgd", "cw", "lbfgs")
 
@@ -65,8 +65,7 @@ def attack(args) -> int:
 
     from .. import _checks, attacks, data, plot, zoo
 
-    if args.model not in zoo.ENTRIES:
-        raise ValueError(f"--model must be one of {', '.join(zoo.ENTRIES)}; got {args.model!r}")
+    zoo_classifier(args.model, "--model")
     _checks.positive_int(args.n, "--n")
     _checks.positive_int(args.batch_size, "--batch-size")
     targeted = args.targeted or args.method == "lbfgs"

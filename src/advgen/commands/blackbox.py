@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from ._common import add_device, add_seed
+from ._common import add_device, add_seed, write_report, zoo_classifier
 
 
 def register(sub) -> None:
@@ -30,16 +30,13 @@ def register(sub) -> None:
 
 
 def blackbox(args) -> int:
-    import json
-    from pathlib import Path
 
     import torch
 
     from .. import _checks, attacks, data, nets, zoo
     from ..attacks.blackbox import Oracle, train_substitute, transfer_rate
 
-    if args.oracle not in zoo.ENTRIES:
-        raise ValueError(f"--oracle must be one of {', '.join(zoo.ENTRIES)}; got {args.oracle!r}")
+    zoo_classifier(args.oracle, "--oracle")
     if args.substitute not in nets.ARCHITECTURES:
         raise ValueError(f"--substitute must be one of {', '.join(nets.ARCHITECTURES)}; got {args.substitute!r}")
     _checks.positive_int(args.seed_images, "--seed-images")
@@ -74,12 +71,9 @@ def blackbox(args) -> int:
               f"of {int(right.sum())} held-out images it got right")
     print(f"oracle queries for training: {sub.queries}")
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps({
+        write_report(args.out, {
             "oracle": args.oracle, "substitute": args.substitute, "seed_images": args.seed_images,
             "rounds": args.rounds, "lam": args.lam, "tau": args.tau, "epochs": args.epochs,
             "reservoir": args.reservoir, "shift": args.shift, "seed": args.seed, "queries": sub.queries,
-            "history": sub.history, "transfer": rows}, indent=2) + "\n")
-        print(f"wrote {out / 'report.json'}")
+            "history": sub.history, "transfer": rows})
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from ._common import add_device, add_seed
+from ._common import add_device, add_seed, write_report, zoo_classifier
 
 
 def register(sub) -> None:
@@ -39,16 +39,13 @@ def register(sub) -> None:
 
 
 def eot(args) -> int:
-    import json
-    from pathlib import Path
 
     import torch
 
     from .. import _checks, attacks, data, zoo
     from ..attacks.physical import Transforms, transformed_predictions
 
-    if args.model not in zoo.ENTRIES:
-        raise ValueError(f"--model must be one of {', '.join(zoo.ENTRIES)}; got {args.model!r}")
+    zoo_classifier(args.model, "--model")
     _checks.positive_int(args.n, "--n")
     _checks.positive_int(args.fresh, "--fresh")
     try:
@@ -84,11 +81,8 @@ def eot(args) -> int:
     for r in rows:
         print(f"{r['method']:<6} {r['success']:>8.2%} {r['success_transformed']:>21.2%}")
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps({
+        write_report(args.out, {
             "model": args.model, "n": args.n, "eps": args.eps, "alpha": args.alpha, "steps": args.steps,
             "samples": args.samples, "targeted": args.targeted, "fresh": args.fresh, "seed": args.seed,
-            "transforms": T.to_dict(), "clean_accuracy_transformed": clean_acc, "results": rows}, indent=2) + "\n")
-        print(f"wrote {out / 'report.json'}")
+            "transforms": T.to_dict(), "clean_accuracy_transformed": clean_acc, "results": rows})
     return 0

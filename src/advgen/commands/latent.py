@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from ._common import add_device, add_seed
+from ._common import add_device, add_seed, write_report, zoo_classifier
 
 
 def register(sub) -> None:
@@ -29,8 +29,6 @@ def register(sub) -> None:
 
 
 def latent(args) -> int:
-    import json
-    from pathlib import Path
 
     import torch
 
@@ -40,8 +38,7 @@ def latent(args) -> int:
     names = [k for k, e in zoo.GENERATORS.items() if e.architecture.endswith("_ae")]
     if args.autoencoder not in names:
         raise ValueError(f"--autoencoder must be one of {', '.join(names)}; got {args.autoencoder!r}")
-    if args.classifier not in zoo.ENTRIES:
-        raise ValueError(f"--classifier must be one of {', '.join(zoo.ENTRIES)}; got {args.classifier!r}")
+    zoo_classifier(args.classifier, "--classifier")
     _checks.positive_int(args.n, "--n")
     _checks.positive_int(args.steps, "--steps")
     for c in args.c:
@@ -78,11 +75,7 @@ def latent(args) -> int:
     for r in rows:
         print(f"{r['c']:>8g} {r['success']:>8.2%} {r['distortion']:>14.3f} {r['latent_distance']:>16.3f}")
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps({
+        write_report(args.out, {
             "autoencoder": args.autoencoder, "classifier": args.classifier, "space": args.space, "steps": args.steps,
-            "lr": args.lr, "n": args.n, "seed": args.seed, "source_target_distance": gap, "results": rows},
-            indent=2) + "\n")
-        print(f"wrote {out / 'report.json'}")
+            "lr": args.lr, "n": args.n, "seed": args.seed, "source_target_distance": gap, "results": rows})
     return 0
