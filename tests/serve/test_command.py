@@ -14,19 +14,26 @@ import pytest
 from advgen import cli
 
 
-def test_serve_command_starts_and_answers():
-    p = subprocess.Popen([sys.executable, "-m", "advgen", "serve", "--port", "0"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    try:
-        line = p.stdout.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        assert m, (line, p.stderr.read() if p.poll() is not None else "")
-        with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/api/info", timeout=20) as r:
-            info = json.load(r)
-        assert info["models"][0]["name"] == "mnist-cnn"
-    finally:
-        p.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
-        assert p.wait(20) == 0
+def test_serve_command_starts_and_answers(tmp_path):
+    # stderr goes to a file, not a pipe nobody reads: a full pipe would block the server's exit
+    with open(tmp_path / "stderr.txt", "w+") as err:
+        p = subprocess.Popen([sys.executable, "-m", "advgen", "serve", "--port", "0"], stdout=subprocess.PIPE,
+                             stderr=err, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        try:
+            line = p.stdout.readline()
+            m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            assert m, (line, (tmp_path / "stderr.txt").read_text())
+            with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/api/info", timeout=20) as r:
+                info = json.load(r)
+            assert info["models"][0]["name"] == "mnist-cnn"
+        finally:
+            p.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+            try:
+                code = p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                code = "no exit 60 s after Ctrl-C"
+        assert code == 0, (code, (tmp_path / "stderr.txt").read_text()[-2000:])
 
 
 @pytest.mark.parametrize("argv", [["serve", "--port", "70000"], ["serve", "--port", "x"], ["serve", "--device", "tpu"]])
