@@ -75,11 +75,8 @@ def attack(args) -> int:
         raise ValueError("--targeted does not apply to illc (it targets the least-likely class itself)")
     kw = _kwargs(args)
     ds = data.load(zoo.ENTRIES[args.model].dataset)
-    if args.n > len(ds.x_test):
-        raise ValueError(f"--n must be at most {len(ds.x_test)} (the test set), got {args.n}")
+    x, y = ds.test_spread(args.n, "--n")
     model = zoo.load(args.model, device=args.device)  # after every check: a first use trains it
-    idx = torch.linspace(0, len(ds.x_test) - 1, args.n).round().long()  # spread over the class-sorted split
-    x, y = ds.x_test[idx], ds.y_test[idx]
     target = None
     if targeted:
         target = (attacks.random_other(y, ds.num_classes, seed=args.seed) if args.target is None

@@ -30,7 +30,6 @@ def register(sub) -> None:
 
 
 def blackbox(args) -> int:
-
     import torch
 
     from .. import _checks, attacks, data, nets, zoo

@@ -39,7 +39,6 @@ def register(sub) -> None:
 
 
 def eot(args) -> int:
-
     import torch
 
     from .. import _checks, attacks, data, zoo
@@ -53,11 +52,8 @@ def eot(args) -> int:
     except (TypeError, ValueError) as e:
         raise ValueError(f"--{str(e)}") from None
     ds = data.load(zoo.ENTRIES[args.model].dataset)
-    if args.n > len(ds.x_test):
-        raise ValueError(f"--n must be at most {len(ds.x_test)} (the test set), got {args.n}")
+    x, y = ds.test_spread(args.n, "--n")
     model = zoo.load(args.model, device=args.device)
-    idx = torch.linspace(0, len(ds.x_test) - 1, args.n).round().long()
-    x, y = ds.x_test[idx], ds.y_test[idx]
     goal = attacks.random_other(y, ds.num_classes, seed=args.seed) if args.targeted else y
     common = dict(eps=args.eps, alpha=args.alpha, steps=args.steps, targeted=args.targeted,
                   batch_size=args.batch_size)

@@ -29,7 +29,6 @@ def register(sub) -> None:
 
 
 def latent(args) -> int:
-
     import torch
 
     from .. import _checks, attacks, data, zoo
@@ -46,12 +45,9 @@ def latent(args) -> int:
     if not args.lr > 0:
         raise ValueError(f"--lr must be > 0, got {args.lr}")
     ds = data.load(zoo.GENERATORS[args.autoencoder].dataset)
-    if args.n > len(ds.x_test):
-        raise ValueError(f"--n must be at most {len(ds.x_test)} (the test set), got {args.n}")
+    x, y = ds.test_spread(args.n, "--n")
     ae = zoo.load(args.autoencoder, device=args.device)
     clf = zoo.load(args.classifier, device=args.device)
-    idx = torch.linspace(0, len(ds.x_test) - 1, args.n).round().long()
-    x, y = ds.x_test[idx], ds.y_test[idx]
     # One correctly classified target digit per class, and for every source a random other class.
     g = torch.Generator().manual_seed(args.seed)
     pred = attacks.base.predict(clf, ds.x_test).argmax(1)

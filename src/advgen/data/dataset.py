@@ -26,6 +26,14 @@ class Dataset:
         """C, H, W of one image."""
         return tuple(self.x_train.shape[1:])
 
+    def test_spread(self, n: int, name: str = "n") -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` test images evenly spaced over the test split (sorted by class, so every class shows), and
+        their labels; a ValueError naming ``name`` when ``n`` exceeds the test split."""
+        if n > len(self.x_test):
+            raise ValueError(f"{name} must be at most {len(self.x_test)} (the test set), got {n}")
+        idx = torch.linspace(0, len(self.x_test) - 1, n).round().long()
+        return self.x_test[idx], self.y_test[idx]
+
     def fingerprint(self) -> str:
         """sha256 of the train and test tensors: identifies the exact data a model saw."""
         h = hashlib.sha256()

@@ -13,9 +13,7 @@ def model(name: str, ctx):
 def spread(n: int, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` test images evenly spaced over the test split (which is sorted by class), and labels."""
     ds = data.load(dataset)
-    n = min(n, len(ds.x_test))
-    idx = torch.linspace(0, len(ds.x_test) - 1, n).round().long()
-    return ds.x_test[idx], ds.y_test[idx]
+    return ds.test_spread(min(n, len(ds.x_test)))
 
 
 def one_per_class(model, g: torch.Generator, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
