@@ -69,7 +69,8 @@ def fake_gan(ctx):
 @experiment("fake-raise", section="restoration", title="Fake failure")
 def fake_raise(ctx):
     _log(ctx, "start")
-    raise RuntimeError("fake failure <b>boom</b>")
+    # a long unbreakable word, like a deep path in a real traceback, must not widen the report on a phone
+    raise RuntimeError("fake failure <b>boom</b> in " + "/deepfolder" * 14 + "/file.py")
 
 
 @experiment("fake-evil", section="image-to-image", title="<script>alert('title')</script>")

@@ -36,9 +36,9 @@ img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:.6em 0}figcap
 code{background:#f5f5f5;padding:.1em .3em;border-radius:3px;word-break:break-all}
 .ok{color:#1a7f37}.bad{color:#cf222e}.meta{color:#666;font-size:.85em}
 .exp{border:1px solid #e5e5e5;border-radius:6px;padding:.6em 1em;margin:1em 0}
-pre{white-space:pre-wrap;font-size:.8em;background:#fff5f5;padding:.5em}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8em;background:#fff5f5;padding:.5em}
 nav{font-size:.9em;line-height:1.8}nav a{margin-right:.8em;white-space:nowrap}
-.pending{color:#9a6700}
+.pending{color:#9a6700}p,h3,figcaption{overflow-wrap:anywhere}
 @media (max-width:600px){body{padding:.5em;font-size:15px}h1{font-size:1.3em}table{font-size:.8em}
 .exp{padding:.4em .5em}}
 """
