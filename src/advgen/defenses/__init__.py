@@ -5,7 +5,8 @@
   checkpoint/resume.
 - :func:`defensive_distillation`: Papernot et al. 2016 with an explicit temperature
   (:class:`Temperature`): teacher at T, soft labels at T, student at T, deployed at T = 1.
-- :func:`evaluate_defense`: one row of the defenses table (FGSM, PGD with restarts, CW-L2, masking).
+- :func:`evaluate_defense`: one row of the defenses table (FGSM, PGD with restarts, CW-L2, masking);
+  :func:`blackbox_transfer`: its black-box substitute column (Papernot et al. 2017).
 - :func:`masking_report`: symptoms of gradient masking (Athalye et al. 2018, Carlini et al. 2019).
 
 >>> from advgen import data, defenses, nets
@@ -15,10 +16,10 @@
 >>> print(defenses.masking_report(model, ds.x_test[:200], ds.y_test[:200]).summary())
 """
 from .adversarial_training import AdvTrainConfig, adversarial_loss, adversarial_training
-from .evaluation import evaluate_defense, pgd_restarts
+from .evaluation import blackbox_transfer, evaluate_defense, pgd_restarts, spread_index
 from .distillation import DistillResult, Temperature, defensive_distillation, distillation_loss, soft_labels
 from .masking import FLAGS, LogitScale, MaskingReport, masking_report
 
 __all__ = ["AdvTrainConfig", "DistillResult", "FLAGS", "LogitScale", "MaskingReport", "Temperature",
-           "adversarial_loss", "adversarial_training", "defensive_distillation", "distillation_loss", "evaluate_defense",
-           "masking_report", "pgd_restarts", "soft_labels"]
+           "adversarial_loss", "adversarial_training", "blackbox_transfer", "defensive_distillation", "distillation_loss",
+           "evaluate_defense", "masking_report", "pgd_restarts", "soft_labels", "spread_index"]
