@@ -58,7 +58,9 @@ ENTRIES: dict[str, Entry] = {
                          "a second CNN (5×5 kernels, ELU, other seed) for transfer attacks"),
     "mnist-mlp": Entry("mnist_mlp", "mnist", FitConfig(epochs=20, batch_size=64, lr=1e-3, shift=1, seed=2), 0.94,
                        "784-512-256-10 MLP"),
-    # Defended classifiers (advgen.defenses; train_seconds in the sidecar, tens of minutes on 2 busy cores).
+    # Defended classifiers (advgen.defenses; train_seconds in the sidecar). Measured 2026-11-30, one thread on a
+    # 2-core machine shared with two other jobs: mnist-cnn-pgd 739 s (PGD-5 in training, ~49 s per epoch; PGD-40
+    # would be ~8x that), mnist-cnn-fgsm 333 s, mnist-cnn-distilled 291 s (teacher + student).
     "mnist-cnn-pgd": Entry("mnist_cnn", "mnist", FitConfig(epochs=15, batch_size=64, lr=2e-3, shift=2, seed=0), 0.95,
                            "mnist-cnn trained by Madry's min-max against PGD-5 (eps 0.3, alpha 0.15, eps warm-up "
                            "over 3 epochs); resumable from NAME.ckpt", trainer="advgen.defenses.zoo_train",
