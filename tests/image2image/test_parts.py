@@ -218,6 +218,30 @@ def test_digit_domains_and_ring_rotation():
     torch.testing.assert_close(pb.norm(dim=1), torch.ones(200), atol=1e-5, rtol=0)
 
 
+def test_upscaled_digits_take_mnists_layout():
+    _, b = tasks.digit_domains()
+    x = b.x_test  # the 8×8 digits fill a 20×20 box centred in 28×28, as MNIST's (centred by mass) do
+    assert float(x[..., :4, :].max()) == 0 and float(x[..., -4:, :].max()) == 0
+    assert float(x[..., :4].max()) == 0 and float(x[..., -4:].max()) == 0
+    rows = (x[:, 0] > 0.3).any(2).float().sum(1)  # ink height: the digits fill their box
+    assert float(rows.mean()) > 18
+    x = torch.rand(3, 1, 8, 8)
+    full = tasks.upscale_digits(x, box=None)
+    assert full.shape == (3, 1, 28, 28) and float(full[..., 0, :].abs().sum()) > 0
+    odd = tasks.upscale_digits(x, size=27, box=20)
+    assert odd.shape == (3, 1, 27, 27)
+    torch.testing.assert_close(odd[..., 3:23, 3:23], tasks.upscale_digits(x, size=20, box=None))
+    with pytest.raises(ValueError, match="box"):
+        tasks.upscale_digits(x, box=30)
+    a = torch.zeros(2, 1, 28, 28)  # the hand-made A → B map: a constant box stays constant, in B's layout
+    a[..., 4:24, 4:24] = 0.5
+    r = tasks.render_as_digits28(a)
+    torch.testing.assert_close(r, tasks.upscale_digits(torch.full((2, 1, 8, 8), 0.5)))
+    assert float(r[..., 4:24, 4:24].min()) > 0.49 and float(r[..., :4, :].max()) == 0
+    with pytest.raises(ValueError, match="28"):
+        tasks.render_as_digits28(torch.rand(1, 1, 8, 8))
+
+
 def test_photo_patches_are_crops_of_the_training_photos():
     g = torch.Generator().manual_seed(0)
     x = tasks.photo_patches(8, 32, photos=("camera",), generator=g)

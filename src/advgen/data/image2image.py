@@ -4,9 +4,12 @@
   ``filters.sobel`` numbers, rescaled so each map's maximum is 1) and the digits themselves, with the
   MNIST train/test split and labels. Translate edges → digits (or the reverse).
 - :func:`digit_domains` — unpaired: domain A is MNIST-5k (28×28, thin centred strokes in a
-  20×20 box), domain B is scikit-learn's 8×8 digits upscaled to 28×28 with bicubic
-  interpolation (thick, blocky strokes filling the frame). Two real collections of different
-  style, with their own labels and splits, and no pairs between them.
+  20×20 box), domain B is scikit-learn's 8×8 digits upscaled with bicubic interpolation into
+  the same layout (a 20×20 box centred in 28×28: thick, blurry, blocky strokes). Two real
+  collections of different style, with their own labels and splits, and no pairs between them.
+  The shared layout keeps the difference one of style: digits filling the whole 28×28 frame
+  would also ask the generators for a ×1.4 change of scale, a geometric change CycleGAN is
+  known to handle badly (Zhu et al. 2017, section 5.3, "Limitations").
 - :func:`ring_rotation` — a 2-D sanity task with a known true mapping: A is the 8-Gaussian ring
   (radius 1), B is the same ring rotated by ``angle`` degrees, so the true A→B map is the
   rotation R and its error is measurable.
@@ -91,15 +94,39 @@ class Domain:
     y_test: torch.Tensor
 
 
-def upscale_digits(x: torch.Tensor, size: int = 28) -> torch.Tensor:
-    """scikit-learn's 8×8 digits enlarged to ``size``×``size`` by bicubic interpolation, clamped to [0, 1]."""
+def upscale_digits(x: torch.Tensor, size: int = 28, box: int | None = 20) -> torch.Tensor:
+    """scikit-learn's 8×8 digits enlarged by bicubic interpolation into a ``size``×``size`` frame, clamped to [0, 1].
+
+    The digit is enlarged to ``box``×``box`` and centred with a black border, MNIST's layout
+    (LeCun et al.: digits size-normalised to a 20×20 box, centred in 28×28); ``box=None``
+    fills the whole frame.
+    """
     _checks.images(x, "x")
-    return F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
+    _checks.positive_int(size, "size")
+    box = size if box is None else _checks.positive_int(box, "box")
+    if box > size:
+        raise ValueError(f"box must be at most size ({size}), got {box}")
+    y = F.interpolate(x, size=(box, box), mode="bicubic", align_corners=False).clamp(0, 1)
+    lo = (size - box) // 2
+    return F.pad(y, (lo, size - box - lo, lo, size - box - lo))
+
+
+def render_as_digits28(x: torch.Tensor) -> torch.Tensor:
+    """MNIST-layout digits (N×1×28×28) drawn the way domain B is made: a hand-made, label-keeping A → B map.
+
+    The central 20×20 box is averaged down to 8×8 (scikit-learn's digits count the ink of 4×4
+    blocks of a 32×32 bitmap), then enlarged back by :func:`upscale_digits`. Used to train and to
+    check the classifier that judges CycleGAN's A → B translations.
+    """
+    _checks.images(x, "x")
+    if tuple(x.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"x must be N×1×28×28 digits, got {tuple(x.shape)}")
+    return upscale_digits(F.interpolate(x[..., 4:24, 4:24], size=(8, 8), mode="area"))
 
 
 @functools.lru_cache(maxsize=1)
 def digit_domains() -> tuple[Domain, Domain]:
-    """(A, B) = (MNIST-5k, scikit-learn digits upscaled to 28×28); unpaired, each with its own split."""
+    """(A, B) = (MNIST-5k, scikit-learn digits upscaled into MNIST's 20×20-in-28×28 layout); unpaired, own splits."""
     from . import load
 
     m, d = load("mnist"), load("digits")
