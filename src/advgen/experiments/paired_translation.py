@@ -6,8 +6,9 @@ MNIST-5k test digits back into digits (and digits into edge maps) and measure PS
 against the true images and how often the zoo's MNIST CNN reads the generated digit as the
 digit it came from.
 
-Budgets: ``smoke`` a few steps of tiny nets; ``quick`` small nets (U-Net depth 3, 32 channels)
-for a few thousand steps of batch 32; ``full`` wider nets, longer.
+Budgets: ``smoke`` a few steps of tiny nets; ``quick`` small nets (U-Net depth 3, 16 channels)
+for 2,000 steps of batch 32 (about 8 minutes on one core; at 500 steps the L1 loss is still
+falling fast and the classifier reads ~91%); ``full`` wider nets, longer.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ SOURCE = "Isola, Zhu, Zhou & Efros, 'Image-to-image translation with conditional
 
 def _config(ctx, adv_weight: float) -> pix2pix.Pix2PixConfig:
     base = ctx.pick(smoke=dict(depth=2, channels=4, d_channels=4, d_layers=1, steps=6, batch_size=8),
-                    quick=dict(depth=3, channels=16, d_channels=16, d_layers=2, steps=500, batch_size=32),
+                    quick=dict(depth=3, channels=16, d_channels=16, d_layers=2, steps=2000, batch_size=32),
                     full=dict(depth=3, channels=64, d_channels=64, d_layers=2, steps=10000, batch_size=32),
                     key="nets_and_steps")
     return pix2pix.Pix2PixConfig(adv_weight=adv_weight, seed=ctx.seed, **base)
