@@ -9,7 +9,7 @@
   collections of different style, with their own labels and splits, and no pairs between them.
   The shared layout keeps the difference one of style: digits filling the whole 28×28 frame
   would also ask the generators for a ×1.4 change of scale, a geometric change CycleGAN is
-  known to handle badly (Zhu et al. 2017, section 5.3, "Limitations").
+  known to handle badly (Zhu et al. 2017, section 6, "Limitations and discussion").
 - :func:`ring_rotation` — a 2-D sanity task with a known true mapping: A is the 8-Gaussian ring
   (radius 1), B is the same ring rotated by ``angle`` degrees, so the true A→B map is the
   rotation R and its error is measurable.
