@@ -126,7 +126,7 @@ def run(ctx) -> dict:
         "seconds": hist.seconds,
     }
     m.update(_ring(ctx))
-    pct = lambda k: f"{100 * m[k]:.1f}%"  # noqa: E731
+    pct = lambda k: f"{100 * m[k]:.1f}%"
     ctx.table("CycleGAN MNIST ↔ digits-28 (test splits)",
               ["direction", "label preserved", "cycle L1", "taken for real", "judge on real target",
                "judge on a hand-made translation / untranslated source"],
