@@ -148,7 +148,8 @@ def build(name: str, size: str = "full") -> nn.Module:
 
 
 @contextlib.contextmanager
-def _lock(target: Path):
+def cache_lock(target: Path):
+    """Hold an exclusive file lock beside ``target`` (``NAME.lock``) while one process trains and writes it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.with_suffix(".lock"), "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -203,7 +204,7 @@ def load(name: str, *, size: str = "full", device: str | torch.device = "cpu", r
     target = path(name, size)
     label = key(name, size)
     # under torchrun all ranks train together (collectives), so only rank 0 takes the lock and writes
-    with _lock(target) if distributed.is_main() else contextlib.nullcontext():
+    with cache_lock(target) if distributed.is_main() else contextlib.nullcontext():
         if not retrain and target.exists():
             try:
                 state, meta = io.load_weights(target)

@@ -46,3 +46,30 @@ def test_cli_upscale_and_translate(tmp_path, png):
     im = Image.open(out2)
     assert im.size == (10, 13) and im.mode == "L"
     assert cli.main(["translate", str(tmp_path / "missing.png"), "--weights", str(un)]) == 2
+
+
+def test_pretrained_retrains_a_cache_from_an_older_recipe_or_a_broken_one(tmp_path, monkeypatch):
+    """``pretrained(name)`` trains once, then loads from the cache; a sidecar from another recipe (e.g.
+    CycleGAN before the digits moved into MNIST's 20×20 box) or a broken file makes it train again."""
+    monkeypatch.setenv("ADVGEN_HOME", str(tmp_path))
+    trained = []
+
+    def fake_train(name, progress):
+        trained.append(name)
+        torch.manual_seed(len(trained))
+        pretrained.save_generator(pretrained.path(name), SRResNet(3, channels=4, blocks=1), "srresnet",
+                                  {"args": [3], "channels": 4, "blocks": 1}, {"recipe": pretrained.RECIPES[name]})
+
+    monkeypatch.setattr(pretrained, "_train", fake_train)
+    first = pretrained.pretrained("srresnet-x4", progress=False)
+    again = pretrained.pretrained("srresnet-x4", progress=False)
+    assert trained == ["srresnet-x4"]
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
+    monkeypatch.setitem(pretrained.RECIPES, "srresnet-x4", pretrained.RECIPES["srresnet-x4"] + 1)
+    with pytest.warns(UserWarning, match="older recipe"):
+        pretrained.pretrained("srresnet-x4", progress=False)
+    assert trained == ["srresnet-x4"] * 2
+    pretrained.path("srresnet-x4").with_suffix(".safetensors.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="cache unusable"):
+        pretrained.pretrained("srresnet-x4", progress=False)
+    assert trained == ["srresnet-x4"] * 3
