@@ -74,3 +74,37 @@ def test_student_matches_teacher_at_T_and_is_deployed_at_T1():
     assert acc > 0.95
     assert kl_t < 0.01 and kl_1 > 10 * kl_t, (kl_t, kl_1)
     assert z.softmax(1).amax(1).mean() > (z / t).softmax(1).amax(1).mean()
+
+
+def test_teacher_and_student_train_at_T_on_soft_labels_taken_at_T(monkeypatch, tiny_cnn):
+    """The recipe's three temperatures, pinned exactly: teacher trained at T, soft labels at T, student at T."""
+    import importlib
+
+    dist_mod = importlib.import_module("advgen.defenses.distillation")
+    calls = []
+
+    def fake_fit(model, x, y, cfg, **kw):
+        calls.append((model, kw.get("loss")))
+        return [0.0]
+
+    monkeypatch.setattr(dist_mod, "fit", fake_fit)
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.rand(16, 1, 12, 12, generator=g), torch.randint(0, 5, (16,), generator=g)
+    torch.manual_seed(1)
+    student = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                  torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 5))
+    with torch.no_grad():  # logits large enough that T = 1 and T = 7 give clearly different softmaxes
+        tiny_cnn[-1].weight.mul_(50)
+        student[-1].weight.mul_(50)
+    t = 7.0
+    r = defenses.defensive_distillation((x, y), temperature=t, teacher=tiny_cnn, student=student, epochs=1,
+                                        progress=False)
+    assert r.student is student and r.teacher is tiny_cnn
+    (m_t, loss_t), (m_s, loss_s) = calls
+    assert isinstance(m_t, defenses.Temperature) and m_t.model is tiny_cnn and m_t.temperature == t and loss_t is None
+    assert isinstance(m_s, defenses.Temperature) and m_s.model is student and m_s.temperature == t
+    got = loss_s(m_s, x, y, 0)
+    with torch.no_grad():
+        p = torch.softmax(tiny_cnn(x).double() / t, 1)
+    ref = -(p * torch.log_softmax(student(x).double() / t, 1)).sum(1).mean()
+    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=1e-6)
