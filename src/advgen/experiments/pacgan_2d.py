@@ -28,7 +28,13 @@ Budgets
   99.0%, 0.015 (309 / 301 s); ring GAN 8 modes, 97.5%, 0.068 (297 / 290 s: no ring
   collapse at this seed, only a less even spread). Grid PacGAN2 seed 1: 25 modes but only
   63.8% high quality, reverse KL 0.36 (306 s; 46% at 14k steps, still rising): seed 0's 93% is
-  not typical, and >= 90% on average is not reached. PacGAN3-4 and more seeds not run. See ``QUICK``.
+  not typical, and >= 90% on average is not reached. Seeds 0-2 of every variant (30 Nov 2026, 300-480 s wall,
+  285-355 s CPU a run; the table is in the README): grid GAN 20.7 ± 0.9 modes / 88.1 ± 1.6% / 0.63,
+  PacGAN2 25.0 / 80.2 ± 8.6% / 0.19, PacGAN3 25.0 / 56.4 ± 9.3% / 0.16, PacGAN4 24.3 / 46.5 ± 11.2% / 0.37;
+  ring GAN 7.7 / 96.7% / 0.09, PacGAN2 8.0 / 99.0% / 0.02. Packing wins on modes, but high quality falls
+  with the pack size: larger packs hold all modes only from 10-18k of the 20k steps and are still
+  sharpening when the rate reaches 0 (batch-norm statistics recomputed at the end change nothing), so this
+  schedule, tuned on PacGAN2 seed 0, is too short for PacGAN3-4. See ``QUICK``.
 - ``smoke``: tiny nets, a few dozen steps: checks the plumbing, not the claims.
 """
 from __future__ import annotations
