@@ -117,3 +117,22 @@ def test_cli_disentangle(tmp_path, capsys):
     assert (tmp_path / "traversal.png").exists() and (tmp_path / "model.safetensors").exists()
     assert cli.main(["disentangle", "--resolution", "20", "--out", str(tmp_path)]) == 2
     assert "--resolution" in capsys.readouterr().err
+
+
+def test_mnist_dcgan_conditions_on_labels_by_concatenation_and_stays_zoo_compatible():
+    from advgen.nets.mnist_dcgan import MnistGenerator, mnist_discriminator
+
+    assert set(MnistGenerator(8, 4).state_dict()) == {k for k in MnistGenerator(8, 4, num_classes=3).state_dict()
+                                                      if not k.startswith("embed.")}  # the zoo GAN's keys
+    torch.manual_seed(0)
+    G, D = MnistGenerator(8, 4, num_classes=3).eval(), mnist_discriminator(4, num_classes=3).eval()
+    z, y = torch.randn(5, 8), torch.tensor([0, 1, 2, 0, 1])
+    x = G(z, y)
+    assert x.shape == (5, 1, 28, 28) and 0 < x.min() and x.max() < 1
+    assert not torch.allclose(G(z, (y + 1) % 3), x) and not torch.allclose(G(z.flip(0), y), x.flip(0))
+    assert D(x, y).shape == (5, 1)
+    assert not torch.allclose(D(x, (y + 1) % 3), D(x, y))  # the label reaches the logit
+    first = D.trunk[0].weight  # the label's channels enter the first convolution, one per class
+    assert first.shape[1] == 1 + 3
+    with pytest.raises(ValueError, match="pass labels y"):
+        G(z)

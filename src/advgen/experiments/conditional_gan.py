@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from .. import data, gan, plot, train
-from ..nets.dsprites_gan import SpriteDiscriminator, SpriteGenerator
+from ..nets.mnist_dcgan import MnistGenerator, mnist_discriminator
 from ._disentangle import one_thread
 from .registry import experiment
 
@@ -12,20 +12,22 @@ from .registry import experiment
 @experiment("conditional-gan", section="disentanglement",
             title="Conditional GAN on MNIST: one row per requested digit, checked by the zoo classifier")
 def conditional_gan(ctx):
-    """G(z, y) with a class embedding concatenated to z, D(x, y) with a projection term and
-    spectral norm; trained on the embedded MNIST (4,000 digits). The zoo's ``mnist-cnn`` labels 100 generated digits per
-    class; agreement = the fraction it reads as the requested class."""
+    """The zoo GAN's DCGAN nets made label-conditional by concatenation: G(z, y) with a class
+    embedding concatenated to z, D(x, y) with the one-hot label as extra input channels; trained on
+    the embedded MNIST (4,000 digits; quick: 3,000 steps of 64, 48 epochs). The zoo's ``mnist-cnn``
+    labels 100 generated digits per class; agreement = the fraction it reads as the requested class,
+    and the within-class spread against real digits' shows whether each class collapsed to one image."""
     with one_thread():
         return _conditional_gan(ctx)
 
 
 def _conditional_gan(ctx):
-    steps = ctx.pick(smoke=4, quick=1500, full=10_000, key="steps")
-    width = ctx.pick(smoke=8, quick=16, full=64, key="width")
+    steps = ctx.pick(smoke=4, quick=3000, full=10_000, key="steps")
+    width = ctx.pick(smoke=8, quick=32, full=64, key="width")
     ds = data.load("mnist")
     torch.manual_seed(ctx.seed)
-    G = SpriteGenerator(64, 28, width=width, num_classes=10)
-    D = SpriteDiscriminator(28, width=width, num_classes=10, spectral_norm=True)
+    G = MnistGenerator(64, width, num_classes=10)
+    D = mnist_discriminator(width, num_classes=10)
     hist = gan.train(G, D, (ds.x_train, ds.y_train), latent=gan.conditional_latent(64, 10),
                      extensions=[gan.Conditional()], steps=steps, batch_size=64, seed=ctx.seed,
                      progress=ctx.progress, desc="cgan")

@@ -5,13 +5,14 @@ data's labels for real images; the losses are the usual ones, so
 
     min_G max_D  E_{(x,y)~data} log D(x, y) + E_{z, y} log(1 − D(G(z, y), y)).
 
-How the nets use y is theirs (concatenation in G, a projection ⟨embed(y), φ(x)⟩ in D — see
-:mod:`advgen.nets.dsprites_gan`). The trainer's data is the pair ``(images, labels)``; the latent
+How the nets use y is theirs (concatenation in G; in D the label as input channels in
+:mod:`advgen.nets.mnist_dcgan`, a projection ⟨embed(y), φ(x)⟩ in :mod:`advgen.nets.dsprites_gan`). The trainer's data is the pair ``(images, labels)``; the latent
 sampler of :func:`conditional_latent` draws ``(z, y)``; :class:`Conditional` routes the labels.
 
->>> from advgen import data, gan, nets
+>>> from advgen import data, gan
+>>> from advgen.nets.mnist_dcgan import MnistGenerator, mnist_discriminator
 >>> ds = data.load("mnist")
->>> G, D = dsprites_gan.SpriteGenerator(64, 28, num_classes=10), dsprites_gan.SpriteDiscriminator(28, num_classes=10)
+>>> G, D = MnistGenerator(64, 32, num_classes=10), mnist_discriminator(32, num_classes=10)
 >>> gan.train(G, D, (ds.x_train, ds.y_train), latent=gan.conditional_latent(64, 10),
 ...           extensions=[gan.Conditional()], steps=3000)
 >>> digits = gan.generate_class(G, 7, 16, seed=0)   # sixteen sevens
