@@ -33,8 +33,9 @@ Budgets
   PacGAN2 25.0 / 80.2 ± 8.6% / 0.19, PacGAN3 25.0 / 56.4 ± 9.3% / 0.16, PacGAN4 24.3 / 46.5 ± 11.2% / 0.37;
   ring GAN 7.7 / 96.7% / 0.09, PacGAN2 8.0 / 99.0% / 0.02. Packing wins on modes, but high quality falls
   with the pack size: larger packs hold all modes only from 10-18k of the 20k steps and are still
-  sharpening when the rate reaches 0 (on the grid, batch-norm statistics recomputed at the end change nothing; on the ring they can: README), so this
-  schedule, tuned on PacGAN2 seed 0, is too short for PacGAN3-4. See ``QUICK``.
+  sharpening when the rate reaches 0 (on the grid, batch-norm statistics recomputed at the end change
+  nothing; on the ring they can: README), so this schedule, tuned on PacGAN2 seed 0, is too short for
+  PacGAN3-4. See ``QUICK``.
 - ``smoke``: tiny nets, a few dozen steps: checks the plumbing, not the claims.
 """
 from __future__ import annotations
