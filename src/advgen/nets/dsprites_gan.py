@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .mnist_dcgan import _init
+from .mnist_dcgan import _init, with_label
 
 
 def _levels(size: int) -> tuple[int, int]:
@@ -56,11 +56,7 @@ class SpriteGenerator(nn.Module):
         _init(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = z.flatten(1)
-        if self.embed is not None:
-            if y is None:
-                raise ValueError("this generator is conditional: pass labels y")
-            h = torch.cat([h, self.embed(y)], 1)
+        h = with_label(z, self.embed, y)
         return self.net(self.fc(h).view(len(z), self.top, self.start, self.start))
 
 

@@ -30,6 +30,17 @@ def _init(m: nn.Module) -> nn.Module:
     return m
 
 
+def with_label(z: torch.Tensor, embed: nn.Embedding | None, y: torch.Tensor | None) -> torch.Tensor:
+    """A generator's input: z flattened, with the class embedding of ``y`` concatenated when the
+    generator is conditional (``embed`` not None; Mirza & Osindero 2014)."""
+    h = z.flatten(1)
+    if embed is None:
+        return h
+    if y is None:
+        raise ValueError("this generator is conditional: pass labels y")
+    return torch.cat([h, embed(y)], 1)
+
+
 class MnistGenerator(nn.Module):
     """z (N×latent_dim) -> N×1×28×28 images in (0, 1); ``latent_dim`` is an attribute (for inversion)."""
 
@@ -46,11 +57,7 @@ class MnistGenerator(nn.Module):
         _init(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = z.flatten(1)
-        if self.embed is not None:
-            if y is None:
-                raise ValueError("this generator is conditional: pass labels y")
-            h = torch.cat([h, self.embed(y)], 1)
+        h = with_label(z, self.embed, y)
         return self.net(self.fc(h).view(len(z), 2 * self.width, 7, 7))
 
 
