@@ -64,6 +64,12 @@ class Running:
         self.thread.join(5)
 
 
+@pytest.fixture
+def new_server(app):
+    """``new_server(**playground_kwargs) -> Running``: a server of its own, which the test closes."""
+    return lambda **kwargs: Running(app, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def server(app):
     s = Running(app)

@@ -305,3 +305,20 @@ def test_requests_never_open_files(server, monkeypatch):
         server.post(p, body)
     monkeypatch.undo()
     assert opened == []
+
+
+def test_stopping_does_not_wait_for_idle_keep_alive_connections(new_server):
+    """A browser keeps idle keep-alive connections open; Ctrl-C (shutdown + server_close) must not wait
+    for their handler threads, which block reading until the connection timeout (here 30 s)."""
+    import socket
+
+    s = new_server(timeout=30.0)
+    idle = [socket.create_connection((s.host, s.port)) for _ in range(3)]
+    try:
+        assert s.get("/api/info")[0] == 200  # the server is up and has accepted the idle connections
+        start = time.monotonic()
+        s.close()
+        assert time.monotonic() - start < 10  # with non-daemon handler threads it waits out the 30 s timeout
+    finally:
+        for c in idle:
+            c.close()

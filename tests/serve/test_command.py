@@ -17,7 +17,9 @@ from advgen import cli
 def test_serve_command_starts_and_answers(tmp_path):
     # stderr goes to a file, not a pipe nobody reads: a full pipe would block the server's exit
     with open(tmp_path / "stderr.txt", "w+") as err:
-        p = subprocess.Popen([sys.executable, "-m", "advgen", "serve", "--port", "0"], stdout=subprocess.PIPE,
+        # -X faulthandler: if Ctrl-C does not stop it, SIGABRT makes it print every thread's stack into stderr
+        p = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "advgen", "serve", "--port", "0"],
+                             stdout=subprocess.PIPE,
                              stderr=err, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
         try:
             line = p.stdout.readline()
@@ -31,9 +33,13 @@ def test_serve_command_starts_and_answers(tmp_path):
             try:
                 code = p.wait(60)
             except subprocess.TimeoutExpired:
-                p.kill()
-                code = "no exit 60 s after Ctrl-C"
-        assert code == 0, (code, (tmp_path / "stderr.txt").read_text()[-2000:])
+                p.send_signal(signal.SIGABRT)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                code = "no exit 60 s after Ctrl-C (its threads' stacks follow)"
+        assert code == 0, (code, (tmp_path / "stderr.txt").read_text()[-8000:])
 
 
 @pytest.mark.parametrize("argv", [["serve", "--port", "70000"], ["serve", "--port", "x"], ["serve", "--device", "tpu"]])
