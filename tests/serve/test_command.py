@@ -14,13 +14,21 @@ import pytest
 from advgen import cli
 
 
+def _as_in_a_terminal():
+    """Ctrl-C's default in the child. A background job of a non-interactive shell (``cmd &`` in a script,
+    as CI may run us) starts with SIGINT ignored, the child would inherit that, and Python then never
+    raises KeyboardInterrupt: this is what made the test fail in fresh-clone CI runs."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_command_starts_and_answers(tmp_path):
     # stderr goes to a file, not a pipe nobody reads: a full pipe would block the server's exit
     with open(tmp_path / "stderr.txt", "w+") as err:
         # -X faulthandler: if Ctrl-C does not stop it, SIGABRT makes it print every thread's stack into stderr
         p = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "advgen", "serve", "--port", "0"],
                              stdout=subprocess.PIPE,
-                             stderr=err, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                             stderr=err, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                             preexec_fn=_as_in_a_terminal)
         try:
             line = p.stdout.readline()
             m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
