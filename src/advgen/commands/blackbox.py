@@ -45,7 +45,7 @@ def blackbox(args) -> int:
     if args.seed_images >= len(ds.x_test):
         raise ValueError(f"--seed-images must be below {len(ds.x_test)} (the rest of the test split is held out)")
     model = zoo.load(args.oracle, device=args.device)
-    idx = torch.linspace(0, len(ds.x_test) - 1, args.seed_images).round().long()
+    idx = data.spread_index(len(ds.x_test), args.seed_images)
     held = torch.ones(len(ds.x_test), dtype=torch.bool)
     held[idx] = False
     x0, ex, ey = ds.x_test[idx], ds.x_test[held], ds.y_test[held]

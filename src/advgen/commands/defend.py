@@ -85,8 +85,8 @@ def defend(args) -> int:
         return 0
     if args.n:
         n = min(args.n, len(ds.x_test))
-        idx = torch.linspace(0, len(ds.x_test) - 1, n).round().long()
-        row = defenses.evaluate_defense(model, ds.x_test[idx], ds.y_test[idx], restarts=args.restarts,
+        x, y = ds.test_spread(n)
+        row = defenses.evaluate_defense(model, x, y, restarts=args.restarts,
                                         n_cw=min(args.cw_n, n), cw=dict(steps=100, lr=0.1, binary_search_steps=5),
                                         n_masking=min(args.masking_n, n), seed=args.seed)
         print(f"{args.method}-defended mnist_cnn on {n} test images of {args.data} (trained/loaded in {train_seconds} s)")

@@ -11,7 +11,7 @@ import functools
 import os
 
 from . import embedded
-from .dataset import Dataset, split
+from .dataset import Dataset, split, spread_index
 from .embedded import PHOTOS, photo
 from .files import DataError, load_idx_folder, load_image_folder, load_npz, load_path, read_idx
 from .mixtures import MIXTURES, Mixture, mixture
@@ -41,7 +41,7 @@ def load(name: str | os.PathLike, **kwargs) -> Dataset:
 
 
 __all__ = [
-    "Dataset", "DataError", "NAMES", "PHOTOS", "load", "photo", "split",
+    "Dataset", "DataError", "NAMES", "PHOTOS", "load", "photo", "split", "spread_index",
     "load_idx_folder", "load_image_folder", "load_npz", "load_path", "read_idx",
     "MIXTURES", "Mixture", "mixture",
 ]

@@ -8,6 +8,15 @@ import numpy as np
 import torch
 
 
+def spread_index(n: int, k: int) -> torch.Tensor:
+    """``min(k, n)`` indices evenly spread over ``range(n)`` (all of them when k >= n): over a split sorted by
+    class, every class shows."""
+    k = min(k, n)
+    if k >= n:
+        return torch.arange(n)
+    return torch.linspace(0, n - 1, k).round().long()
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -31,7 +40,7 @@ class Dataset:
         their labels; a ValueError naming ``name`` when ``n`` exceeds the test split."""
         if n > len(self.x_test):
             raise ValueError(f"{name} must be at most {len(self.x_test)} (the test set), got {n}")
-        idx = torch.linspace(0, len(self.x_test) - 1, n).round().long()
+        idx = spread_index(len(self.x_test), n)
         return self.x_test[idx], self.y_test[idx]
 
     def fingerprint(self) -> str:

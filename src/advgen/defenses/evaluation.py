@@ -19,15 +19,8 @@ import torch
 
 from .. import _checks, attacks, nets
 from ..attacks import base
+from ..data import spread_index
 from .masking import masking_report
-
-
-def spread_index(n: int, k: int) -> torch.Tensor:
-    """``min(k, n)`` indices evenly spread over ``range(n)`` (all of them when k >= n)."""
-    k = min(k, n)
-    if k >= n:
-        return torch.arange(n)
-    return torch.linspace(0, n - 1, k).round().long()
 
 
 def pgd_restarts(model, x, y, *, eps: float, alpha: float, steps: int, restarts: int, seed: int,

@@ -13,11 +13,11 @@ from .registry import experiment
 def split(n_seed: int, n_eval: int):
     """``n_seed`` digits spread over the test split (the attacker's seed set) and up to ``n_eval`` of the others."""
     ds = data.load("mnist")
-    idx = torch.linspace(0, len(ds.x_test) - 1, n_seed).round().long()
+    idx = data.spread_index(len(ds.x_test), n_seed)
     rest = torch.ones(len(ds.x_test), dtype=torch.bool)
     rest[idx] = False
     rest = torch.nonzero(rest)[:, 0]
-    rest = rest[torch.linspace(0, len(rest) - 1, min(n_eval, len(rest))).round().long()]
+    rest = rest[data.spread_index(len(rest), n_eval)]
     return ds.x_test[idx], ds.x_test[rest], ds.y_test[rest]
 
 
