@@ -79,12 +79,13 @@ def cached(out, name: str, budget: str, seed: int) -> bool:
     return r.get("status") == "ok" and r.get("budget") == budget and seeds[0] == seed and same_source
 
 
-def _previous_seconds(out, name: str) -> float:
-    """The run time of the result already in ``OUT/NAME`` (any budget, stale or not), inf when there is none."""
+def _expected_seconds(out, name: str) -> float:
+    """The run time of the result already in ``OUT/NAME`` (any budget, stale or not), else the experiment's own
+    rough ``minutes``."""
     try:
         return float(json.loads(experiments.result_path(out, name).read_text()).get("seconds") or 0)
     except (OSError, ValueError, TypeError, AttributeError):
-        return float("inf")
+        return 60.0 * experiments.get(name).minutes
 
 
 def estimate(names_: list[str], out) -> str:
@@ -173,7 +174,7 @@ def _work(name: str, budget: str, seed: int, out: str, device: str, progress: bo
         import importlib
 
         importlib.import_module(module)
-    r = experiments.run(name, budget=budget, seeds=[seed], out=out, device=device, progress=progress)
+    r = experiments.run(name, budget=budget, seeds=[seed], out=out, device=device, progress=progress, tour=True)
     return {k: r.get(k) for k in ("name", "status", "error", "seconds", "metrics")}
 
 
@@ -221,8 +222,8 @@ def run(cfg: TourConfig, *, progress: bool = True, echo=print) -> TourResult:
             for n in todo:
                 bar.set_postfix_str(n)
                 done(_work(n, cfg.budget, cfg.seed, str(out), cfg.device, progress))
-        else:  # longest first (by the last run's time; never-run ones first), so two jobs end together
-            _parallel(sorted(todo, key=lambda n: -_previous_seconds(out, n)), cfg, progress, bar, done)
+        else:  # longest first (by the last run's time, or the experiment's estimate), so the jobs end together
+            _parallel(sorted(todo, key=lambda n: -_expected_seconds(out, n)), cfg, progress, bar, done)
     finally:
         bar.close()
     res.seconds = time.perf_counter() - start

@@ -45,6 +45,28 @@ def test_run_writes_result(tmp_path, dummy):
     assert {"torch", "advgen", "numpy"} <= r["versions"].keys()
 
 
+def test_tour_share_applies_only_to_a_quick_tour_run(tmp_path):
+    @experiment_("dummy-share", section="interpretability", title="share")
+    def share(ctx):
+        return {"n": ctx.pick(smoke=1, quick=20, full=300, tour=5, key="n"), "m": ctx.pick(smoke=1, quick=7, full=9)}
+
+    try:
+        runs = {(b, t): experiments.run("dummy-share", budget=b, out=tmp_path / f"{b}{t}", tour=t)
+                for b in ("smoke", "quick", "full") for t in (False, True)}
+    finally:
+        registry.REGISTRY.pop("dummy-share")
+    assert {k: (r["metrics"]["n"], r["metrics"]["m"]) for k, r in runs.items()} == {
+        ("smoke", False): (1, 1), ("smoke", True): (1, 1), ("quick", False): (20, 7), ("quick", True): (5, 7),
+        ("full", False): (300, 9), ("full", True): (300, 9)}
+    shared = runs["quick", True]
+    assert shared["tour_share"] is True and shared["config"] == {"n": 5}
+    assert shared["command"] == "advgen tour --only dummy-share --budget quick --seed 0"
+    assert all("tour_share" not in r for k, r in runs.items() if k != ("quick", True))
+    assert runs["quick", False]["command"] == "advgen run dummy-share --budget quick --seed 0"
+    html = report.build(tmp_path / "quickTrue").read_text()
+    assert "advgen run dummy-share --budget quick --seed 0</code> runs the whole quick setting" in html
+
+
 def test_failure_is_recorded(tmp_path, dummy):
     r = experiments.run("dummy-fail", budget="smoke", out=tmp_path)
     assert r["status"] == "failed" and "boom" in r["error"] and "RuntimeError" in r["traceback"]

@@ -176,3 +176,12 @@ def test_tour_arguments(tmp_path, fakes):
     assert "run 'advgen tour --budget quick" in tour.estimate(["fake-explain"], tmp_path)
     registry.run("fake-explain", budget="quick", out=tmp_path)
     assert "estimate: about" in tour.estimate(["fake-explain"], tmp_path)
+
+
+def test_first_tour_starts_the_long_experiments_first(tmp_path):
+    long_ones = sorted(tour.names(), key=lambda n: -tour._expected_seconds(tmp_path, n))[:3]
+    assert long_ones[0] == "defenses"  # its own estimate: the defended zoo models train inside it
+    assert tour._expected_seconds(tmp_path, "defenses") == 60 * registry.REGISTRY["defenses"].minutes > 60
+    (tmp_path / "defenses").mkdir()
+    (tmp_path / "defenses" / "result.json").write_text(json.dumps({"seconds": 5.0}))
+    assert tour._expected_seconds(tmp_path, "defenses") == 5.0  # a measured time wins over the estimate

@@ -21,7 +21,7 @@ def split(n_seed: int, n_eval: int):
     return ds.x_test[idx], ds.x_test[rest], ds.y_test[rest]
 
 
-@experiment("blackbox-substitute", section="blackbox",
+@experiment("blackbox-substitute", minutes=4, section="blackbox",
             title="Black-box attack: a substitute trained on the oracle's labels transfers FGSM")
 def blackbox_substitute(ctx):
     """The oracle is the zoo CNN, reachable only through its labels (:class:`advgen.attacks.Oracle`
@@ -34,8 +34,8 @@ def blackbox_substitute(ctx):
     mnist-cnn-b (trained on the oracle's whole training set: what FGSM transfer to this oracle reaches
     from a far better-informed model) and white-box FGSM on the oracle itself."""
     oracle_model = adv.model("mnist-cnn", ctx)
-    rounds = ctx.pick(smoke=2, quick=4, full=6, key="rounds")
-    epochs = ctx.pick(smoke=3, quick=5, full=10, key="epochs")
+    rounds = ctx.pick(smoke=2, quick=4, full=6, tour=3, key="rounds")
+    epochs = ctx.pick(smoke=3, quick=5, full=10, tour=3, key="epochs")
     lr = 2e-3
     n_eval = ctx.pick(smoke=200, quick=850, full=850, key="n_eval")
     # The attacker picks a CNN. quick: the oracle's layer layout, freshly initialised (it never sees the

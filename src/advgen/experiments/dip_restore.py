@@ -35,7 +35,7 @@ def _settings(ctx, task: str) -> dict:
     # quick: a 32-wide net (a quarter of the paper's 128) so that one 128-px restoration fits in minutes on a CPU
     steps = {"denoise": (20, 1500, 3000), "inpaint": (20, 2000, 5000), "super_resolution": (20, 1500, 2000)}[task]
     return dict(
-        photos=ctx.pick(smoke=PHOTOS[1:2], quick=PHOTOS, full=PHOTOS, key="photos"),
+        photos=ctx.pick(smoke=PHOTOS[1:2], quick=PHOTOS, full=PHOTOS, tour=PHOTOS[:1], key="photos"),
         size=ctx.pick(smoke=32, quick=128, full=256, key="size"),
         depth=ctx.pick(smoke=3, quick=5, full=5, key="depth"),
         channels=ctx.pick(smoke=8, quick=32, full=128, key="channels"),
@@ -82,7 +82,8 @@ def _rows_summary(ctx, title, columns, table):
               [[p, *[round(v, 2) for v in vals], round(vals[-1] - max(vals[1:-1]), 2)] for p, vals in table])
 
 
-@experiment("dip-denoise", section="restoration", title="Deep image prior denoising (σ = 25/255) vs TV, wavelet, NLM")
+@experiment("dip-denoise", section="restoration", minutes=3,
+            title="Deep image prior denoising (σ = 25/255) vs TV, wavelet, NLM")
 def dip_denoise(ctx):
     """Gaussian noise σ = 25/255 on three photos; the deep image prior against scikit-image's
     total-variation (Chambolle), wavelet (BayesShrink) and non-local-means denoisers, each with the
@@ -121,7 +122,8 @@ def dip_denoise(ctx):
     return metrics
 
 
-@experiment("dip-inpaint", section="restoration", title="Deep image prior inpainting (50% missing, text) vs biharmonic")
+@experiment("dip-inpaint", section="restoration", minutes=5,
+            title="Deep image prior inpainting (50% missing, text) vs biharmonic")
 def dip_inpaint(ctx):
     """Half of the pixels missing at random on three photos (and a text overlay on the first),
     restored by the deep image prior (only observed pixels enter its loss) and by scikit-image's
@@ -176,7 +178,8 @@ def dip_inpaint(ctx):
     return metrics
 
 
-@experiment("dip-super-resolution", section="restoration", title="Deep image prior ×4 super-resolution vs bicubic")
+@experiment("dip-super-resolution", section="restoration", minutes=3,
+            title="Deep image prior ×4 super-resolution vs bicubic")
 def dip_super_resolution(ctx):
     """×4 super-resolution of three photos: the low-resolution image is the Lanczos-3 reduction of
     the truth; the deep image prior fits its output through the same downsampler; the baseline is

@@ -11,14 +11,15 @@ from .pacgan_2d import EVAL_SAMPLES, EVAL_SEED, protocol, scatter_row, train_var
 from .registry import experiment
 
 
-@experiment("gmm-vs-gan", section="density-gans", title="Gaussian mixture (EM) vs GAN on the 25-Gaussian grid")
+@experiment("gmm-vs-gan", section="density-gans", minutes=3,
+            title="Gaussian mixture (EM) vs GAN on the 25-Gaussian grid")
 def gmm_vs_gan(ctx):
     """One training set of the 25-Gaussian grid; a 25-component Gaussian mixture fitted by EM
     (k-means start, best of n_init) and a GAN (the pacgan-grid protocol, trained on the same points).
     Both give samples; only the mixture gives a likelihood. The right model family makes maximum
     likelihood nearly exact, yet EM from k-means can still merge modes (a local optimum);
     the GAN needs no family but pays in mode collapse and blur."""
-    p = protocol(ctx)
+    p = protocol(ctx, tour_steps=8_000)
     n = ctx.pick(smoke=2000, quick=20000, full=100000, key="train_points")
     n_init = ctx.pick(smoke=1, quick=5, full=10, key="n_init")
     mix = data.mixture("grid")

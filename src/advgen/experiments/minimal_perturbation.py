@@ -11,7 +11,7 @@ from . import _adversarial as adv
 from .registry import experiment
 
 
-@experiment("minimal-perturbation", section="adversarial",
+@experiment("minimal-perturbation", minutes=2, section="adversarial",
             title="Minimal perturbations: L-BFGS and Carlini–Wagner L2")
 def minimal_perturbation(ctx):
     """Instead of a fixed budget ε, find the smallest change that flips the CNN: Szegedy et al.'s
@@ -19,8 +19,8 @@ def minimal_perturbation(ctx):
     change) and Carlini & Wagner's L2 attack (untargeted, tanh box, binary search over c).
     The same CW attack with one fixed c (no search) shows why the search is part of the attack."""
     model = adv.model("mnist-cnn", ctx)
-    n_cw = ctx.pick(smoke=8, quick=100, full=1000, key="n_cw")
-    n_lb = ctx.pick(smoke=4, quick=100, full=1000, key="n_lbfgs")
+    n_cw = ctx.pick(smoke=8, quick=100, full=1000, tour=40, key="n_cw")
+    n_lb = ctx.pick(smoke=4, quick=100, full=1000, tour=40, key="n_lbfgs")
     cw_kw = ctx.pick(smoke=dict(steps=20, lr=0.1, binary_search_steps=2, c=1.0),
                      quick=dict(steps=100, lr=0.1, binary_search_steps=6, c=1e-2),
                      full=dict(steps=1000, lr=0.01, binary_search_steps=9, c=1e-2), key="cw")

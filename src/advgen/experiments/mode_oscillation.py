@@ -10,7 +10,7 @@ from .pacgan_2d import EVAL_SAMPLES, EVAL_SEED, label, protocol, scatter
 from .registry import experiment
 
 
-@experiment("mode-oscillation", section="mode-collapse", title="Mode oscillation of a plain GAN")
+@experiment("mode-oscillation", minutes=2, section="mode-collapse", title="Mode oscillation of a plain GAN")
 def mode_oscillation(ctx):
     """Snapshots of a plain GAN (no packing) on the 8-Gaussian ring with a constant learning rate:
     the modes it covers change from snapshot to snapshot. Metrics: modes covered per snapshot
@@ -18,7 +18,7 @@ def mode_oscillation(ctx):
     consecutive snapshots (0 = stable, 1 = hopped to entirely new modes)."""
     import matplotlib.pyplot as plt
 
-    p = protocol(ctx)
+    p = protocol(ctx, tour_steps=8_000)
     p = replace(p, lr_decay=0.0)  # constant rate: the dynamics, not the final polish
     snaps = ctx.pick(smoke=2, quick=12, full=16, key="snapshots")
     mix = data.mixture("ring")

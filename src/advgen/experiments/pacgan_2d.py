@@ -83,8 +83,9 @@ PAPER_TABLE = {
 SOURCE = "Lin, Khetan, Fanti & Oh, 'PacGAN', NeurIPS 2018, Table 1 (mean of 10 seeds, 400k steps)"
 
 
-def protocol(ctx) -> Protocol:
-    p = ctx.pick(smoke=SMOKE, quick=QUICK, full=PAPER)
+def protocol(ctx, tour_steps: int) -> Protocol:
+    """The budget's protocol; the quick tour's share is ``QUICK`` cut to ``tour_steps`` (same schedule shape)."""
+    p = ctx.pick(smoke=SMOKE, quick=QUICK, full=PAPER, tour=replace(QUICK, steps=tour_steps))
     ctx.config["protocol"] = p.to_dict()
     return p
 
@@ -163,9 +164,9 @@ def _mean_sem(vals: list[float]) -> tuple[float, float]:
 
 
 def run_table(ctx, name: str) -> dict:
-    p = protocol(ctx)
+    p = protocol(ctx, tour_steps=8_000)
     mix = data.mixture(name)
-    variants = ctx.pick(smoke=(1, 2), quick=(1, 2, 3, 4), full=(1, 2, 3, 4), key="variants")
+    variants = ctx.pick(smoke=(1, 2), quick=(1, 2, 3, 4), full=(1, 2, 3, 4), tour=(1, 2), key="variants")
     out, samples, curves = {}, {}, {}
     for m in variants:
         t = time.perf_counter()
@@ -227,7 +228,7 @@ def _summarise(ctx, name: str, variants, runs: list[dict], k: int) -> None:
                   holds=best > gan_modes if ctx.budget != "smoke" else None)
 
 
-@experiment("pacgan-grid", section="mode-collapse", title="PacGAN on the 25-Gaussian grid (Table 1)")
+@experiment("pacgan-grid", minutes=5, section="mode-collapse", title="PacGAN on the 25-Gaussian grid (Table 1)")
 def pacgan_grid(ctx):
     """GAN, PacGAN2, PacGAN3 and PacGAN4 with the same nets and budget on 25 Gaussians at (i, j),
     i, j in {-4, -2, 0, 2, 4}, std 0.05. Modes captured, high-quality samples (within 3 std) and
@@ -238,7 +239,7 @@ def pacgan_grid(ctx):
     return run_table(ctx, "grid")
 
 
-@experiment("pacgan-ring", section="mode-collapse", title="PacGAN on the 8-Gaussian ring (Table 1)")
+@experiment("pacgan-ring", minutes=5, section="mode-collapse", title="PacGAN on the 8-Gaussian ring (Table 1)")
 def pacgan_ring(ctx):
     """GAN and PacGAN2-4 on 8 Gaussians on the unit circle, std 0.01; same protocol and metrics as
     pacgan-grid, beside Table 1 (GAN 6.3 modes, PacGAN2 7.9)."""

@@ -169,14 +169,15 @@ def _judged(ctx) -> bool:
 
 
 # --------------------------------------------------------------------------- Table 2
-@experiment("pacgan-stacked-mnist", section="mode-collapse", title="PacGAN on stacked MNIST: 1,000 modes (Table 2)")
+@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=9,
+            title="PacGAN on stacked MNIST: 1,000 modes (Table 2)")
 def pacgan_stacked_mnist(ctx):
     """DCGAN and PacDCGAN2-4 on stacked MNIST (three MNIST-5k digits as colour channels: 1,000
     modes) in the VEEGAN setting: 5×5 DCGAN, z ~ U(-1, 1)^100, Adam 2e-4 (beta1 0.5), batch 64,
     two G steps per D step. Modes (distinct digit triples, each channel read by the zoo CNN) and
     KL(p̂ ‖ uniform) beside Table 2 of the PacGAN paper (DCGAN 99 modes / KL 3.40; PacDCGAN2-4
     1,000 / 0.06-0.07). Quick: width 16 and 3,000 steps; full: width 64 and 100,000 steps."""
-    s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL)
+    s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL, tour=replace(TABLE2_QUICK, steps=1_000))
     ctx.config["setting"] = s.to_dict()
     variants = ctx.pick(smoke=(1, 2), quick=(1, 2), full=(1, 2, 3, 4), key="variants")
     clf = classifier(ctx)
@@ -219,17 +220,17 @@ def pacgan_stacked_mnist(ctx):
 
 
 # --------------------------------------------------------------------------- Table 3
-@experiment("pacgan-dsize", section="mode-collapse",
+@experiment("pacgan-dsize", minutes=5, section="mode-collapse",
             title="PacGAN with a small discriminator: D = 1/4 and 1/2 of G (Table 3)")
 def pacgan_dsize(ctx):
     """The discriminator-size ablation in the Unrolled-GAN setting: a generator with 8-16-32-64
     filters against a discriminator with a quarter (2-4-8) or half (4-8-16) of them, fresh triples
     every batch, z ~ N(0, I)^256, batch 128. A weak D is where a GAN collapses most; PacGAN's
     Table 3 has DCGAN at 78.5 (D = 1/4 G) and 487.7 (1/2) modes against PacDCGAN4's 667.4 and 820.2."""
-    s = ctx.pick(smoke=TABLE3_SMOKE, quick=TABLE3_QUICK, full=TABLE3_FULL)
+    s = ctx.pick(smoke=TABLE3_SMOKE, quick=TABLE3_QUICK, full=TABLE3_FULL, tour=replace(TABLE3_QUICK, steps=1_000))
     ctx.config["setting"] = s.to_dict()
     variants = ctx.pick(smoke=(1, 2), quick=(1, 4), full=(1, 2, 3, 4), key="variants")
-    sizes = ctx.pick(smoke=("1/4",), quick=("1/4", "1/2"), full=("1/4", "1/2"), key="d_sizes")
+    sizes = ctx.pick(smoke=("1/4",), quick=("1/4", "1/2"), full=("1/4", "1/2"), tour=("1/4",), key="d_sizes")
     clf = classifier(ctx)
     out, rows = {}, []
     for size in sizes:
@@ -261,13 +262,13 @@ def pacgan_dsize(ctx):
 
 
 # --------------------------------------------------------------------------- the minibatch check
-@experiment("pacgan-minibatch", section="mode-collapse",
+@experiment("pacgan-minibatch", minutes=8, section="mode-collapse",
             title="Is PacGAN cheating? DCGAN with an m-times larger minibatch vs PacDCGANm")
 def pacgan_minibatch(ctx):
     """PacDCGANm's discriminator sees m·64 real and m·64 generated images per step; a DCGAN with
     minibatch m·64 sees exactly as many. Same nets, steps and schedule as pacgan-stacked-mnist. If
     packing only helped through more samples, the large-batch DCGAN would match it."""
-    s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL)
+    s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL, tour=replace(TABLE2_QUICK, steps=600))
     ctx.config["setting"] = s.to_dict()
     packs = ctx.pick(smoke=(2,), quick=(2,), full=(2, 3, 4), key="m")
     clf = classifier(ctx)

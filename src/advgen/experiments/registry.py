@@ -7,8 +7,15 @@ its source. :func:`run` executes it for one or several seeds and writes ``result
 
 >>> @experiment("my-figure", section="interpretability", title="My figure")
 ... def my_figure(ctx):
-...     steps = ctx.pick(smoke=10, quick=200, full=2000)
+...     steps = ctx.pick(smoke=10, quick=200, full=2000, tour=100)
 ...     return {"accuracy": 0.99}
+
+Budgets: ``smoke`` (seconds, for CI), ``quick`` (the setting each issue calls quick: minutes per
+experiment, what ``advgen run NAME`` does by default) and ``full`` (the papers' settings). The quick
+*tour* runs every experiment at ``quick`` but must finish in an hour on 2 CPU cores, so an experiment
+whose quick setting takes more than its share of that hour gives a ``tour=`` value too: its *tour
+share*, the same recipe made shorter (fewer steps, images or variants). A result records whether it
+is a tour share, and its command says how to get the longer one.
 """
 from __future__ import annotations
 
@@ -50,23 +57,28 @@ class Experiment:
     title: str
     fn: Callable[["Context"], dict]
     description: str = ""
+    minutes: float = 1.0  # rough one-thread time of its quick-tour run: a first tour starts the long ones first
 
 
 REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(name: str, *, section: str, title: str):
-    """Register ``fn(ctx) -> metrics`` as experiment ``name`` in a lecture ``section``."""
+def experiment(name: str, *, section: str, title: str, minutes: float = 1.0):
+    """Register ``fn(ctx) -> metrics`` as experiment ``name`` in a lecture ``section``; ``minutes``: the rough
+    one-thread time of its quick-tour run, zoo training included (a tour with no earlier timings schedules by it)."""
     if section not in SECTIONS:
         raise ValueError(f"section must be one of {', '.join(SECTIONS)}; got {section!r}")
 
     def wrap(fn):
         if name in REGISTRY and REGISTRY[name].fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"experiment {name!r} is registered twice")
-        REGISTRY[name] = Experiment(name, section, title, fn, (fn.__doc__ or "").strip())
+        REGISTRY[name] = Experiment(name, section, title, fn, (fn.__doc__ or "").strip(), minutes)
         return fn
 
     return wrap
+
+
+_QUICK = object()  # pick()'s "no tour share given: the tour runs the quick value"
 
 
 @dataclass
@@ -80,13 +92,20 @@ class Context:
     device: str = "cpu"
     progress: bool = True
     save_figures: bool = True
+    tour: bool = False
+    tour_share: bool = False  # set when a pick() returned a tour share
     config: dict = field(default_factory=dict)
     figures: list = field(default_factory=list)
     tables: list = field(default_factory=list)
     claims: list = field(default_factory=list)
 
-    def pick(self, *, smoke, quick, full, key: str | None = None):
-        """The value for this budget; with ``key`` it is also recorded in the result's config."""
+    def pick(self, *, smoke, quick, full, tour=_QUICK, key: str | None = None):
+        """The value for this budget; with ``key`` it is also recorded in the result's config.
+
+        ``tour`` is the quick setting's share inside the quick tour (see the module docstring); it
+        defaults to ``quick`` and applies only to a quick run made by the tour."""
+        if self.budget == "quick" and self.tour and tour is not _QUICK:
+            quick, self.tour_share = tour, True
         value = {"smoke": smoke, "quick": quick, "full": full}[self.budget]
         if key is not None:
             self.config[key] = value
@@ -163,8 +182,10 @@ def result_path(out: Path, name: str) -> Path:
 
 
 def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str | Path = "runs",
-        device: str = "cpu", progress: bool = True) -> dict:
+        device: str = "cpu", progress: bool = True, tour: bool = False) -> dict:
     """Run experiment ``name`` for each seed; write and return ``OUT/NAME/result.json``.
+
+    ``tour=True`` (what the quick tour passes) runs the experiment's tour share of its quick setting.
 
     An exception inside the experiment is caught and recorded (``status: "failed"`` with the
     traceback), so a tour goes on; the caller decides the exit code.
@@ -183,12 +204,14 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
               "command": command(name, budget, seeds), "source_sha256": source_sha256(exp)}
     try:
         for i, seed in enumerate(seeds):
-            ctx = Context(name, budget, seed, folder, device, progress, save_figures=(i == 0))
+            ctx = Context(name, budget, seed, folder, device, progress, save_figures=(i == 0), tour=tour)
             t = time.perf_counter()
             metrics = exp.fn(ctx)
             runs.append(dict(metrics or {}, seconds=round(time.perf_counter() - t, 3)))
             first = first or ctx
         mean, sem = _aggregate(runs)
+        if first.tour_share:  # the longer quick setting is 'advgen run'; this one is the tour's
+            result.update(tour_share=True, command=command(name, budget, seeds, tour=True))
         result.update(status="ok", metrics=mean, metrics_sem=sem if len(seeds) > 1 else {}, runs=runs,
                       config=first.config, figures=first.figures, tables=first.tables, claims=first.claims)
     except Exception as err:  # recorded in the result: one failing experiment must not stop a tour
@@ -211,9 +234,11 @@ def source_sha256(exp: Experiment) -> str | None:
         return None
 
 
-def command(name: str, budget: str, seeds: list[int]) -> str:
-    """The command line that reproduces a result."""
+def command(name: str, budget: str, seeds: list[int], tour: bool = False) -> str:
+    """The command line that reproduces a result (a quick tour's result: the tour, for just this experiment)."""
     seed_arg = f"--seeds {len(seeds)}" if seeds == list(range(len(seeds))) and len(seeds) > 1 else f"--seed {seeds[0]}"
+    if tour:
+        return f"advgen tour --only {shlex.quote(name)} --budget {budget} {seed_arg}"
     return f"advgen run {shlex.quote(name)} --budget {budget} {seed_arg}"
 
 

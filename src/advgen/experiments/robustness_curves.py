@@ -24,13 +24,13 @@ def _kwargs(name: str, eps: float, settings: dict, seed: int) -> dict:
     return kw
 
 
-@experiment("robustness-curves", section="adversarial", title="Robustness curves: accuracy against ε")
+@experiment("robustness-curves", minutes=4, section="adversarial", title="Robustness curves: accuracy against ε")
 def robustness_curves(ctx):
     """Test accuracy of the zoo CNN and MLP under L∞ attacks of growing size ε ∈ [0, 0.3]: FGSM
     (Goodfellow et al. 2015), BIM and ILLC with Kurakin et al.'s α = 1/255 and
     min(255ε + 4, 1.25·255ε) steps, and PGD with Madry et al.'s α = 0.01, 40 steps, random start.
     The iterative attacks dominate the one-step one; at ε = 0.3 PGD leaves almost nothing."""
-    n = ctx.pick(smoke=32, quick=200, full=1000, key="n_images")
+    n = ctx.pick(smoke=32, quick=200, full=1000, tour=60, key="n_images")
     grid = ctx.pick(smoke=[0.0, 0.1, 0.3], quick=[0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3],
                     full=[0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3], key="eps")
     settings = _settings(ctx)

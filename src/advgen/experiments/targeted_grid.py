@@ -10,7 +10,7 @@ from . import _adversarial as adv
 from .registry import experiment
 
 
-@experiment("targeted-grid", section="adversarial", title="Targeted PGD: any digit to any class")
+@experiment("targeted-grid", minutes=4, section="adversarial", title="Targeted PGD: any digit to any class")
 def targeted_grid(ctx):
     """Row = source digit, column = target class: targeted PGD (ε = 0.3, L∞, Madry et al. 2018)
     minimising the cross-entropy of the target makes the CNN output the target for (nearly)
@@ -19,7 +19,7 @@ def targeted_grid(ctx):
     eps = 0.3
     steps = ctx.pick(smoke=10, quick=100, full=100, key="steps")
     alpha = ctx.pick(smoke=0.05, quick=0.01, full=0.01, key="alpha")
-    n = ctx.pick(smoke=0, quick=200, full=1000, key="n_images")
+    n = ctx.pick(smoke=0, quick=200, full=1000, tour=50, key="n_images")
     ctx.config["eps"] = eps
 
     # The grid: one digit per class, attacked towards every class; the diagonal is the clean digit.

@@ -10,7 +10,8 @@ from .registry import experiment
 MODELS = ("mnist-cnn", "mnist-cnn-b", "mnist-mlp")
 
 
-@experiment("transfer", section="adversarial", title="Transfer: examples made on one network fool the others")
+@experiment("transfer", section="adversarial", minutes=2,
+            title="Transfer: examples made on one network fool the others")
 def transfer(ctx):
     """Untargeted FGSM and PGD (ε = 0.3) examples crafted on each zoo classifier (rows) and shown to
     each (columns): the fraction of correctly classified test digits the column model then gets

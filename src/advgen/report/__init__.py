@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 
 from .. import _checks, io
-from ..experiments import SECTIONS
+from ..experiments import SECTIONS, registry
 
 
 def _local(path: str) -> bool:
@@ -105,7 +105,9 @@ def _experiment(r: dict) -> str:
         parts.append(f"<h4>{escape(t['title'])}</h4>" + _table(t["columns"], t["rows"]))
     seeds = ", ".join(map(str, r.get("seeds", [])))
     many = len(r.get("seeds", [])) > 1
-    parts.append(f'<p class="meta">budget {escape(str(r.get("budget")))} · '
+    share = (" (the tour's share of it; <code>" + escape(registry.command(r["name"], "quick", r.get("seeds") or [0]))
+             + "</code> runs the whole quick setting)") if r.get("tour_share") else ""
+    parts.append(f'<p class="meta">budget {escape(str(r.get("budget")))}{share} · '
                  f'seed{"s" if many else ""} {escape(seeds)}{" (mean ± standard error over seeds)" if many else ""} · '
                  f'run time {_fmt(r.get("seconds", 0))} s · settings <code>{escape(json.dumps(r.get("config", {})))}'
                  f'</code><br>reproduce: <code>{escape(r.get("command", ""))}</code></p></div>')
