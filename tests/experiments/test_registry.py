@@ -140,3 +140,18 @@ def test_cli_explain_writes_figure(tmp_path):
     assert cli.main(["explain", "--model", "mnist-mlp", "--method", "saliency", "--index", "3", "7",
                      "--out", str(out)]) == 0
     assert out.stat().st_size > 5_000
+
+
+def test_markdown_summary_lists_claims_and_failures(tmp_path, dummy, capsys):
+    experiments.run("dummy-ok", budget="smoke", out=tmp_path)
+    experiments.run("dummy-fail", budget="smoke", out=tmp_path)
+    assert cli.main(["report", str(tmp_path), "--markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| experiment | claim | here | published | holds |")
+    assert "| `dummy-ok` | dummy holds &lt;script&gt;alert(1)&lt;/script&gt; | 0.5 | 0.5 | yes |" in lines[2]
+    assert "| `dummy-fail` | failed: RuntimeError: boom | | | **no** |" in lines[3]  # interpretability first
+    from advgen.report import markdown
+
+    row = markdown.claims_table([{"name": "x", "status": "ok", "seconds": 90,
+                                  "claims": [{"claim": "a|b\nc", "ours": 1 / 3, "paper": None, "holds": False}]}])
+    assert row.splitlines()[2] == "| `x` | a\\|b c | 0.3333 | — | **no** | 1.5 min |"

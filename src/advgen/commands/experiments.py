@@ -25,6 +25,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("report", help="build OUT/index.html from every result in OUT")
     p.add_argument("out", nargs="?", default="runs", help="results folder (default runs)")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the summary of claims as a Markdown table instead (for a README)")
     p.set_defaults(func=report)
 
     p = sub.add_parser("tour", help="run every experiment, then build the HTML report (the main job)")
@@ -83,6 +85,13 @@ def run(args) -> int:
 def report(args) -> int:
     from .. import report as rep
 
+    if args.markdown:
+        from ..report import markdown
+
+        if not Path(args.out).is_dir():
+            raise FileNotFoundError(f"{args.out}: no such results folder")
+        print(markdown.claims_table(rep.load_results(args.out)), end="")
+        return 0
     print(f"wrote {rep.build(args.out)}")
     return 0
 

@@ -1,0 +1,33 @@
+"""The report's summary of claims as a Markdown table, for a README or an issue comment.
+
+``advgen report OUT --markdown`` prints it: one row per lecture claim, with the experiment, our
+number, the published one, whether it holds, and the experiment's run time.
+"""
+from __future__ import annotations
+
+
+def _cell(v) -> str:
+    """A table cell: numbers to 4 significant digits, newlines folded, pipes and HTML escaped."""
+    if isinstance(v, float):
+        v = f"{v:.4g}"
+    elif v is None:
+        v = "—"
+    text = " ".join(str(v).split()).replace("|", "\\|")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def claims_table(results: list[dict]) -> str:
+    """Markdown: every claim of ``results`` (as loaded by :func:`advgen.report.load_results`), in their order."""
+    holds = {True: "yes", False: "**no**", None: "—"}
+    lines = ["| experiment | claim | here | published | holds | run time |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        minutes = f"{float(r.get('seconds') or 0) / 60:.1f} min"
+        if r.get("status") != "ok":
+            lines.append(f"| `{_cell(r.get('name'))}` | failed: {_cell(r.get('error'))} | | | **no** | {minutes} |")
+        for c in r.get("claims", []):
+            lines.append(f"| `{_cell(r['name'])}` | {_cell(c['claim'])} | {_cell(c['ours'])} | {_cell(c['paper'])} "
+                         f"| {holds[c.get('holds')]} | {minutes} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["claims_table"]
