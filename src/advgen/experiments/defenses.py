@@ -30,7 +30,7 @@ def defenses_table(ctx):
     still succeeds; FGSM training resists FGSM, not PGD."""
     n = ctx.pick(smoke=24, quick=1000, full=1000, tour=300, key="n_images")
     names = ctx.pick(smoke=["standard"], quick=list(MODELS), full=list(MODELS),
-                     tour=["standard", "PGD-trained", "distilled"], key="models")
+                     tour=[k for k in MODELS if k != "FGSM-trained"], key="models")
     settings = ctx.pick(
         smoke=dict(pgd_steps=5, pgd_alpha=0.15, restarts=1, n_cw=8, cw=dict(steps=20, lr=0.1, binary_search_steps=2),
                    n_masking=16, masking_steps=5),
