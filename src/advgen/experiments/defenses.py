@@ -28,7 +28,7 @@ def defenses_table(ctx):
     white-box FGSM and PGD). CW-L2 and the masking report run on a subset spread evenly over the classes.
     Distillation hides the softmax gradient (FGSM and PGD on cross-entropy stall) but CW-L2 on the logits
     still succeeds; FGSM training resists FGSM, not PGD."""
-    n = ctx.pick(smoke=24, quick=1000, full=1000, tour=300, key="n_images")
+    n = ctx.pick(smoke=24, quick=1000, full=1000, tour=250, key="n_images")
     names = ctx.pick(smoke=["standard"], quick=list(MODELS), full=list(MODELS),
                      tour=[k for k in MODELS if k != "FGSM-trained"], key="models")
     settings = ctx.pick(
@@ -38,9 +38,9 @@ def defenses_table(ctx):
                    n_masking=250, masking_steps=40),
         full=dict(pgd_steps=40, pgd_alpha=0.01, restarts=5, n_cw=1000, cw=dict(steps=1000, binary_search_steps=9),
                   n_masking=1000, masking_steps=40),
-        tour=dict(pgd_steps=40, pgd_alpha=0.01, restarts=1, n_cw=100,
+        tour=dict(pgd_steps=40, pgd_alpha=0.01, restarts=1, n_cw=60,
                   cw=dict(steps=100, lr=0.1, binary_search_steps=5),
-                  n_masking=100, masking_steps=40),
+                  n_masking=60, masking_steps=40),
         key="settings")
     bb = ctx.pick(smoke=dict(n_seed=8, rounds=1, epochs=1, substitute="mnist_mlp"),
                   quick=dict(n_seed=150, rounds=4, epochs=5, substitute="mnist_cnn"),

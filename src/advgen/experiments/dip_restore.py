@@ -82,7 +82,7 @@ def _rows_summary(ctx, title, columns, table):
               [[p, *[round(v, 2) for v in vals], round(vals[-1] - max(vals[1:-1]), 2)] for p, vals in table])
 
 
-@experiment("dip-denoise", section="restoration", minutes=3,
+@experiment("dip-denoise", section="restoration", minutes=1.8,
             title="Deep image prior denoising (σ = 25/255) vs TV, wavelet, NLM")
 def dip_denoise(ctx):
     """Gaussian noise σ = 25/255 on three photos; the deep image prior against scikit-image's
@@ -178,7 +178,7 @@ def dip_inpaint(ctx):
     return metrics
 
 
-@experiment("dip-super-resolution", section="restoration", minutes=3,
+@experiment("dip-super-resolution", section="restoration", minutes=1.9,
             title="Deep image prior ×4 super-resolution vs bicubic")
 def dip_super_resolution(ctx):
     """×4 super-resolution of three photos: the low-resolution image is the Lanczos-3 reduction of

@@ -50,7 +50,7 @@ def half_mask(n: int = 28) -> torch.Tensor:
     return m
 
 
-@experiment("inversion-mnist", minutes=3, section="restoration",
+@experiment("inversion-mnist", minutes=2.5, section="restoration",
             title="GAN inversion vs classical restoration on noisy and half-masked MNIST digits")
 def inversion_mnist(ctx):
     """Test digits with Gaussian noise (σ = 0.3) or their bottom half missing are restored by
@@ -60,7 +60,7 @@ def inversion_mnist(ctx):
     # the claim (missing half) gets every test digit, the noisy comparison 100 at the quick budget: the claim is
     # decided by its paired s.e. (0.034 at 300 digits, 0.019 at 1,000; gains of +0.05 at 100 and +0.06 at 300
     # digits became -0.033 at 1,000). The whole test split costs about 12 min of inversion on one thread.
-    n = ctx.pick(smoke=16, quick=1000, full=1000, tour=300, key="digits")
+    n = ctx.pick(smoke=16, quick=1000, full=1000, tour=150, key="digits")
     n_noisy = ctx.pick(smoke=16, quick=100, full=1000, tour=50, key="noisy_digits")
     steps = ctx.pick(smoke=20, quick=400, full=1000, key="steps")
     restarts = ctx.pick(smoke=2, quick=5, full=10, tour=3, key="restarts")

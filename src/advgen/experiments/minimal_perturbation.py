@@ -11,7 +11,7 @@ from . import _adversarial as adv
 from .registry import experiment
 
 
-@experiment("minimal-perturbation", minutes=2, section="adversarial",
+@experiment("minimal-perturbation", minutes=1.2, section="adversarial",
             title="Minimal perturbations: L-BFGS and Carlini–Wagner L2")
 def minimal_perturbation(ctx):
     """Instead of a fixed budget ε, find the smallest change that flips the CNN: Szegedy et al.'s

@@ -12,7 +12,7 @@ def _d_params(m: int, hidden: int) -> int:
     return sum(p.numel() for p in nets.maxout_discriminator(pack=m, hidden=hidden).parameters())
 
 
-@experiment("pacgan-fairness", section="mode-collapse", minutes=6,
+@experiment("pacgan-fairness", section="mode-collapse", minutes=5,
             title="PacGAN vs a larger discriminator or minibatch")
 def pacgan_fairness(ctx):
     """PacGANm's discriminator has a wider first layer and sees m times more samples per step. Same
@@ -20,7 +20,7 @@ def pacgan_fairness(ctx):
     discriminator is widened to at least PacGANm's parameter count, (c) plain GAN with an m times
     larger minibatch (as many samples per step as PacGANm), (d) PacGANm. If packing only helped
     through size or sample count, (b) or (c) would match (d)."""
-    p = protocol(ctx, tour_steps=5_000)
+    p = protocol(ctx, tour_steps=4_000)
     m = ctx.pick(smoke=2, quick=2, full=4, key="m")
     mix = data.mixture("grid")
     target = _d_params(m, p.d_hidden)

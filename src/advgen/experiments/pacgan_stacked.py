@@ -169,7 +169,7 @@ def _judged(ctx) -> bool:
 
 
 # --------------------------------------------------------------------------- Table 2
-@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=9,
+@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=11,
             title="PacGAN on stacked MNIST: 1,000 modes (Table 2)")
 def pacgan_stacked_mnist(ctx):
     """DCGAN and PacDCGAN2-4 on stacked MNIST (three MNIST-5k digits as colour channels: 1,000
@@ -220,14 +220,14 @@ def pacgan_stacked_mnist(ctx):
 
 
 # --------------------------------------------------------------------------- Table 3
-@experiment("pacgan-dsize", minutes=5, section="mode-collapse",
+@experiment("pacgan-dsize", minutes=3, section="mode-collapse",
             title="PacGAN with a small discriminator: D = 1/4 and 1/2 of G (Table 3)")
 def pacgan_dsize(ctx):
     """The discriminator-size ablation in the Unrolled-GAN setting: a generator with 8-16-32-64
     filters against a discriminator with a quarter (2-4-8) or half (4-8-16) of them, fresh triples
     every batch, z ~ N(0, I)^256, batch 128. A weak D is where a GAN collapses most; PacGAN's
     Table 3 has DCGAN at 78.5 (D = 1/4 G) and 487.7 (1/2) modes against PacDCGAN4's 667.4 and 820.2."""
-    s = ctx.pick(smoke=TABLE3_SMOKE, quick=TABLE3_QUICK, full=TABLE3_FULL, tour=replace(TABLE3_QUICK, steps=1_000))
+    s = ctx.pick(smoke=TABLE3_SMOKE, quick=TABLE3_QUICK, full=TABLE3_FULL, tour=replace(TABLE3_QUICK, steps=500))
     ctx.config["setting"] = s.to_dict()
     variants = ctx.pick(smoke=(1, 2), quick=(1, 4), full=(1, 2, 3, 4), key="variants")
     sizes = ctx.pick(smoke=("1/4",), quick=("1/4", "1/2"), full=("1/4", "1/2"), tour=("1/4",), key="d_sizes")
@@ -262,13 +262,13 @@ def pacgan_dsize(ctx):
 
 
 # --------------------------------------------------------------------------- the minibatch check
-@experiment("pacgan-minibatch", minutes=8, section="mode-collapse",
+@experiment("pacgan-minibatch", minutes=9, section="mode-collapse",
             title="Is PacGAN cheating? DCGAN with an m-times larger minibatch vs PacDCGANm")
 def pacgan_minibatch(ctx):
     """PacDCGANm's discriminator sees m·64 real and m·64 generated images per step; a DCGAN with
     minibatch m·64 sees exactly as many. Same nets, steps and schedule as pacgan-stacked-mnist. If
     packing only helped through more samples, the large-batch DCGAN would match it."""
-    s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL, tour=replace(TABLE2_QUICK, steps=600))
+    s = ctx.pick(smoke=TABLE2_SMOKE, quick=TABLE2_QUICK, full=TABLE2_FULL, tour=replace(TABLE2_QUICK, steps=500))
     ctx.config["setting"] = s.to_dict()
     packs = ctx.pick(smoke=(2,), quick=(2,), full=(2, 3, 4), key="m")
     clf = classifier(ctx)

@@ -10,7 +10,7 @@ from . import _adversarial as adv
 from .registry import experiment
 
 
-@experiment("physical-world", minutes=2, section="blackbox",
+@experiment("physical-world", minutes=1.2, section="blackbox",
             title="Physical world: adversarial digits under random print-and-photograph transformations")
 def physical_world(ctx):
     """Adversarial digits for the zoo CNN (L∞, ε = 0.3) by FGSM and BIM (untargeted), ILLC (towards

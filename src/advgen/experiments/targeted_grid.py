@@ -10,7 +10,7 @@ from . import _adversarial as adv
 from .registry import experiment
 
 
-@experiment("targeted-grid", minutes=4, section="adversarial", title="Targeted PGD: any digit to any class")
+@experiment("targeted-grid", minutes=1.3, section="adversarial", title="Targeted PGD: any digit to any class")
 def targeted_grid(ctx):
     """Row = source digit, column = target class: targeted PGD (ε = 0.3, L∞, Madry et al. 2018)
     minimising the cross-entropy of the target makes the CNN output the target for (nearly)
