@@ -69,6 +69,9 @@ def _holds(h) -> str:
 
 
 def load_results(out: str | Path) -> list[dict]:
+    """Every ``OUT/*/result.json``, in the lecture's section order; FileNotFoundError when ``OUT`` is no folder."""
+    if not Path(out).is_dir():
+        raise FileNotFoundError(f"{out}: no such results folder (run 'advgen run NAME --out {out}' first)")
     results = []
     for path in sorted(Path(out).glob("*/result.json")):
         try:
@@ -167,9 +170,8 @@ def build(out: str | Path, pending=()) -> Path:
     from . import real
 
     out = Path(out)
-    if not out.is_dir():
-        raise FileNotFoundError(f"{out}: no such results folder (run 'advgen run NAME --out {out}' first)")
+    results = load_results(out)
     game = real.build(out)
     index = out / "index.html"
-    io.atomic_write(index, render(load_results(out), pending, game is not None).encode())
+    io.atomic_write(index, render(results, pending, game is not None).encode())
     return index
