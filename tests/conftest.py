@@ -1,5 +1,5 @@
-"""Shared fixtures. Zoo models are cached under .pytest_cache/advgen_home (or $ADVGEN_HOME)
-so the user's own cache is never touched and reruns skip training."""
+"""Shared fixtures. The zoo loads the weights shipped with the package; whatever a test trains into the
+user's cache goes to .pytest_cache/advgen_home (or $ADVGEN_HOME), so the user's own cache is never touched."""
 from __future__ import annotations
 
 import os
@@ -40,7 +40,7 @@ def mnist():
 
 @pytest.fixture(scope="session")
 def zoo_model():
-    """``zoo_model(name)``: a trained zoo entry (trained once per cache, then loaded)."""
+    """``zoo_model(name)``: a zoo entry (the shipped weights), loaded once per session."""
     from advgen import zoo
 
     cache = {}

@@ -57,14 +57,19 @@ def save_weights(path, tensors: dict[str, torch.Tensor], meta: dict | None = Non
 
 
 def read_meta(path, meta_path=None) -> dict:
-    """The sidecar of ``path`` (or the file ``meta_path``); ``WeightsError`` when missing or not JSON."""
+    """The sidecar of ``path`` (or the file ``meta_path``); ``WeightsError`` when missing or not a JSON object."""
     side = sidecar(path) if meta_path is None else Path(meta_path)
     try:
-        return json.loads(side.read_text())
+        meta = json.loads(side.read_text())
+    except IsADirectoryError:
+        raise WeightsError(f"{side}: the metadata sidecar is a folder, not a file") from None
     except FileNotFoundError:
         raise WeightsError(f"{side}: the metadata sidecar is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise WeightsError(f"{side}: the metadata sidecar is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise WeightsError(f"{side}: the metadata sidecar must hold a JSON object, got {type(meta).__name__}")
+    return meta
 
 
 class UnsafeFileError(WeightsError):

@@ -1,28 +1,32 @@
-"""Named, reproducible trained models, cached as safetensors.
+"""Named, reproducible trained models, shipped with the package as safetensors.
 
-Pretrained weights cannot be downloaded, so each entry trains deterministically on first use
-and is cached in ``$ADVGEN_HOME/zoo`` (default ``~/.cache/advgen/zoo``) as
-``NAME.safetensors`` plus ``NAME.safetensors.json``: architecture, training config, seed, data
-fingerprint, test accuracy, training seconds, sha256 of the weights and the advgen version.
+Every entry's weights ship inside the package (``advgen/weights/NAME.safetensors`` plus its
+``NAME.safetensors.json`` sidecar: architecture, training config, seed, data fingerprint, test
+accuracy, training seconds, sha256 of the weights and the advgen version), trained once by the
+entry's own deterministic recipe, so a fresh install loads every zoo name instantly.
 
-Loading verifies the hash; a truncated, corrupt or tampered file is rebuilt with a warning.
-A file lock serialises first use, so two processes asking at once end with one valid cache.
+``load(name)`` looks in three places, in order:
 
-Every entry also has a *smoke size* (``load(name, size="smoke")``): the same architecture and
-seed trained for :data:`SMOKE_EPOCHS` epoch (seconds, not minutes; no accuracy promise), cached
-under its own key ``NAME@smoke`` so it never stands in for the real model. The tour's smoke
-budget and CI use it, so a clean clone runs the smoke tour without training the full zoo.
+1. the user's cache ``$ADVGEN_HOME/zoo`` (default ``~/.cache/advgen/zoo``), which holds what the
+   user trained themselves (``load(name, retrain=True)``, ``advgen zoo NAME --retrain``);
+2. the shipped weights;
+3. neither fits (say an entry's recipe was changed): it trains the entry, saying what and about how
+   long, with a progress bar, and caches it.
+
+Every load verifies the sha256; a truncated, corrupt or tampered cache is passed over with a
+warning (to the shipped weights, or rebuilt). A file lock serialises training, so two processes
+asking at once end with one valid cache.
 
 >>> from advgen import zoo
->>> model = zoo.load("mnist-cnn")      # trains once (about a minute on 2 cores), then loads
+>>> model = zoo.load("mnist-cnn")      # the shipped weights: no training
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import importlib
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -31,7 +35,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import __version__, _checks, data, distributed, io, nets
+from . import __version__, data, distributed, io, nets
 from .train import FitConfig, accuracy, fit
 
 
@@ -48,7 +52,6 @@ class Entry:
     # Settings of such a trainer beyond ``fit`` (pairs, e.g. a defense's eps), recorded in the sidecar and checked
     # on load; a classifier (in ENTRIES) with a trainer still gets its test accuracy measured.
     options: tuple = ()
-    size: str = "full"  # "smoke": a seconds-long training of the same architecture (see SMOKE)
 
 
 ENTRIES: dict[str, Entry] = {
@@ -87,34 +90,11 @@ GENERATORS: dict[str, Entry] = {
 }
 
 
-SIZES = ("full", "smoke")
-#: Epochs of every smoke-size entry (one pass over MNIST-5k's 4,000 training digits: 63 steps).
-SMOKE_EPOCHS = 1
-
-
-def _smoke(name: str, e: Entry) -> Entry:
-    """Entry ``e`` at smoke size: same architecture, seed and options, :data:`SMOKE_EPOCHS` epochs, no promise."""
-    options = tuple((k, min(v, float(SMOKE_EPOCHS))) if k == "warmup" else (k, v) for k, v in e.options)
-    return dataclasses.replace(e, fit=dataclasses.replace(e.fit, epochs=SMOKE_EPOCHS), options=options,
-                               min_accuracy=0.0, size="smoke",
-                               description=f"smoke size of {name} ({SMOKE_EPOCHS} epoch; for smoke runs and CI only)")
-
-
-#: The smoke size of every entry, by the entry's name (cached as ``NAME@smoke``).
-SMOKE: dict[str, Entry] = {n: _smoke(n, e) for n, e in {**ENTRIES, **GENERATORS}.items()}
-
-
-def key(name: str, size: str = "full") -> str:
-    """The cache key of entry ``name`` at ``size``: ``NAME`` or ``NAME@smoke``."""
-    return name if size == "full" else f"{name}@{size}"
-
-
 def key_of(entry: Entry) -> str:
-    """The cache key of an entry object (for trainers that keep files next to the cache)."""
-    for size, table in (("full", ENTRIES), ("full", GENERATORS), ("smoke", SMOKE)):
-        for name, e in table.items():
-            if e is entry:
-                return key(name, size)
+    """The name of an entry object (for trainers that keep files next to the cache)."""
+    for name, e in {**ENTRIES, **GENERATORS}.items():
+        if e is entry:
+            return name
     raise ValueError(f"entry is not in the zoo: {entry!r}")
 
 
@@ -123,22 +103,30 @@ def home() -> Path:
     return Path(os.environ.get("ADVGEN_HOME") or Path.home() / ".cache" / "advgen")
 
 
-def path(name: str, size: str = "full") -> Path:
-    return home() / "zoo" / f"{key(name, size)}.safetensors"
+def path(name: str) -> Path:
+    """Where the user's cache keeps entry ``name``."""
+    return home() / "zoo" / f"{name}.safetensors"
 
 
-def _entry(name: str, size: str = "full") -> Entry:
-    _checks.choice(size, "size", SIZES)
+def shipped_dir() -> Path:
+    """The folder of the weights that ship with the package."""
+    return Path(__file__).resolve().parent / "weights"
+
+
+def shipped_path(name: str) -> Path:
+    """Where the package ships entry ``name``."""
+    return shipped_dir() / f"{name}.safetensors"
+
+
+def _entry(name: str) -> Entry:
     if name not in GENERATORS and name not in ENTRIES:
         raise ValueError(f"name must be one of {', '.join([*ENTRIES, *GENERATORS])}; got {name!r}")
-    if size == "smoke":
-        return SMOKE[name]
     return GENERATORS[name] if name in GENERATORS else ENTRIES[name]
 
 
-def build(name: str, size: str = "full") -> nn.Module:
+def build(name: str) -> nn.Module:
     """The untrained architecture of entry ``name``, initialised from the entry's seed."""
-    e = _entry(name, size)
+    e = _entry(name)
     num_classes = data.load(e.dataset).num_classes
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(e.fit.seed)
@@ -159,70 +147,119 @@ def cache_lock(target: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _train(name: str, progress: bool, size: str = "full") -> tuple[nn.Module, dict]:
-    e = _entry(name, size)
+def _train(name: str, progress: bool) -> tuple[nn.Module, dict]:
+    e = _entry(name)
     ds = data.load(e.dataset)
-    model = build(name, size)
+    model = build(name)
     start = time.perf_counter()
     if e.trainer:
         scores = importlib.import_module(e.trainer).train(model, e, progress)
     else:
-        fit(model, ds.x_train, ds.y_train, e.fit, progress=progress, desc=f"zoo {key(name, size)}")
+        fit(model, ds.x_train, ds.y_train, e.fit, progress=progress, desc=f"zoo {name}")
     seconds = time.perf_counter() - start
     acc = accuracy(model, ds.x_test, ds.y_test) if name in ENTRIES else None
     meta = {
-        "name": key(name, size), "architecture": e.architecture, "dataset": e.dataset, "fit": e.fit.to_dict(),
+        "name": name, "architecture": e.architecture, "dataset": e.dataset, "fit": e.fit.to_dict(),
         "seed": e.fit.seed, "data_fingerprint": ds.fingerprint(), "test_accuracy": acc,
         "train_seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(),
         "advgen_version": __version__, "torch_version": torch.__version__,
     }
     if e.options:
         meta["options"] = dict(e.options)
-    if size != "full":
-        meta["size"] = size
     if e.trainer:
         if acc is None:
             del meta["test_accuracy"]
         meta.update(trainer=e.trainer, **scores)
     if acc is not None and acc < e.min_accuracy:
-        warnings.warn(f"zoo {key(name, size)}: test accuracy {acc:.4f} is below the promised {e.min_accuracy}", stacklevel=3)
+        warnings.warn(f"zoo {name}: test accuracy {acc:.4f} is below the promised {e.min_accuracy}", stacklevel=3)
     return model, meta
 
 
-def _fresh(name: str, meta: dict, size: str = "full") -> bool:
-    e = _entry(name, size)
-    return (meta.get("name") == key(name, size) and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
+def _fresh(name: str, meta: dict) -> bool:
+    e = _entry(name)
+    return isinstance(meta, dict) and (meta.get("name") == name and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
             and meta.get("options", {}) == dict(e.options))
 
 
-def load(name: str, *, size: str = "full", device: str | torch.device = "cpu", retrain: bool = False,
-         progress: bool = True) -> nn.Module:
-    """The trained model ``name`` in eval mode on ``device``; trains and caches it on first use.
+def _read(name: str, target: Path, device) -> nn.Module | None:
+    """The model stored at ``target`` if it holds this entry's current recipe; ``None`` (with a warning
+    for a damaged or stale file) otherwise."""
+    if not target.is_file():
+        return None
+    try:
+        state, meta = io.load_weights(target)
+        if _fresh(name, meta):
+            model = build(name)
+            model.load_state_dict(state)
+            return model.to(device).eval()
+        warnings.warn(f"zoo {name}: {target} was trained with another config; not used", stacklevel=3)
+    except (io.WeightsError, RuntimeError) as err:
+        warnings.warn(f"zoo {name}: {target} is unusable ({err}); not used", stacklevel=3)
+    return None
 
-    ``size="smoke"``: the seconds-long smoke-size variant (cached as ``NAME@smoke``), for smoke runs only."""
-    _entry(name, size)
-    target = path(name, size)
-    label = key(name, size)
+
+def _announce(name: str) -> None:
+    """Say on stderr what is about to be trained and about how long it takes (from the shipped sidecar)."""
+    try:
+        seconds = float(io.read_meta(shipped_path(name))["train_seconds"])
+        took = f"about {max(1, round(seconds / 60))} min on 2 CPU cores" if seconds >= 90 else \
+            f"about {max(1, round(seconds))} s on 2 CPU cores"
+    except (io.WeightsError, KeyError, TypeError, ValueError):
+        took = "its recipe's epochs"
+    print(f"advgen zoo: training {name} ({took}); cached in {path(name)}",
+          file=sys.stderr, flush=True)
+
+
+def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False,
+         progress: bool = True) -> nn.Module:
+    """The trained model ``name`` in eval mode on ``device``: the user's cache, else the shipped weights,
+    else trained (and cached) now. ``retrain=True`` trains from scratch into the user's cache."""
+    _entry(name)
+    target = path(name)
+    if not retrain:
+        for where in (target, shipped_path(name)):
+            model = _read(name, where, device)
+            if model is not None:
+                return model
     # under torchrun all ranks train together (collectives), so only rank 0 takes the lock and writes
     with cache_lock(target) if distributed.is_main() else contextlib.nullcontext():
-        if not retrain and target.exists():
-            try:
-                state, meta = io.load_weights(target)
-                if _fresh(name, meta, size):
-                    model = build(name, size)
-                    model.load_state_dict(state)
-                    return model.to(device).eval()
-                warnings.warn(f"zoo {label}: cached model was trained with another config; retraining", stacklevel=2)
-            except (io.WeightsError, RuntimeError) as err:
-                warnings.warn(f"zoo {label}: cache unusable ({err}); retraining", stacklevel=2)
-        model, meta = _train(name, progress, size)
+        if not retrain:  # another process may have trained it while this one waited for the lock
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = _read(name, target, device)
+            if model is not None:
+                return model
+        if distributed.is_main():
+            _announce(name)
+        model, meta = _train(name, progress)
         if distributed.is_main():
             io.save_weights(target, model.state_dict(), dict(meta, world_size=distributed.world_size()))
         return model.to(device).eval()
 
 
-def info(name: str, size: str = "full") -> dict:
-    """The sidecar metadata of a cached entry (trains it first if needed)."""
-    if not path(name, size).exists():
-        load(name, size=size)
-    return io.read_meta(path(name, size))
+def source(name: str) -> Path | None:
+    """The file ``load(name)`` would read without training: the user's cache or the shipped
+    weights, whichever holds the entry's current recipe first; ``None`` when it would train."""
+    for where in (path(name), shipped_path(name)):
+        try:
+            if where.is_file() and _fresh(name, io.read_meta(where)):
+                return where
+        except io.WeightsError:
+            pass
+    return None
+
+
+def info(name: str) -> dict:
+    """The sidecar metadata of the entry ``load`` would use (trains it first if neither the cache nor the
+    package holds it)."""
+    if source(name) is None:
+        load(name)
+    return io.read_meta(source(name))
+
+
+def shipped_info(name: str) -> dict | None:
+    """The sidecar of the weights shipped for ``name``; ``None`` when the package ships none."""
+    try:
+        return io.read_meta(shipped_path(name))
+    except io.WeightsError:
+        return None

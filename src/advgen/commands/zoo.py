@@ -9,7 +9,7 @@ from ._common import add_device, add_scale, relaunch
 def register(sub) -> None:
     p = sub.add_parser("zoo", help="list, train or inspect the reference models")
     p.add_argument("name", nargs="?", help="a zoo entry; without it, list them")
-    p.add_argument("--retrain", action="store_true", help="train again even if cached")
+    p.add_argument("--retrain", action="store_true", help="train from scratch into your cache ($ADVGEN_HOME) and compare with the shipped weights")
     add_device(p)
     add_scale(p)
     p.set_defaults(func=zoo)
@@ -26,14 +26,20 @@ def zoo(args) -> int:
         raise ValueError("--amp: zoo entries are trained in float32 (their cache records the config); drop --amp")
     if args.name is None:
         for name, e in {**z.ENTRIES, **z.GENERATORS}.items():
-            cached = "cached" if z.path(name).exists() else "not trained yet"
+            where = z.source(name)
+            state = ("your retrained copy" if where == z.path(name) else "shipped") if where else "trains on first use"
             promise = f">= {e.min_accuracy:.0%}; " if name in z.ENTRIES else ""
-            print(f"{name:20s} {e.description} ({promise}{cached})")
+            print(f"{name:20s} {e.description} ({promise}{state})")
         print(f"cache: {z.home() / 'zoo'}")
         return 0
     z.load(args.name, device=args.device, retrain=args.retrain)
     if not distributed.is_main():
         distributed.cleanup()
         return 0
-    print(json.dumps(z.info(args.name), indent=2))
+    meta = z.info(args.name)
+    print(json.dumps(meta, indent=2))
+    shipped = z.shipped_info(args.name)
+    if args.retrain and shipped and "test_accuracy" in meta:
+        print(f"{args.name}: retrained test accuracy {meta['test_accuracy']:.2%} in {meta['train_seconds']:.0f} s; "
+              f"shipped {shipped['test_accuracy']:.2%} ({shipped['train_seconds']:.0f} s when it was trained)")
     return 0

@@ -112,15 +112,13 @@ class Context:
         return value
 
     def zoo(self, name: str, **kwargs):
-        """Zoo model ``name`` on this context's device (``kwargs`` go to :func:`advgen.zoo.load`); the smoke
-        budget gets the entry's seconds-long smoke size, so a smoke run never trains the full zoo."""
+        """Zoo model ``name`` on this context's device (``kwargs`` go to :func:`advgen.zoo.load`): the shipped
+        weights at every budget, so no run trains the zoo."""
         from .. import zoo
 
         kwargs.setdefault("device", self.device)
         kwargs.setdefault("progress", self.progress)
-        if self.budget == "smoke":
-            self.config["zoo_size"] = "smoke"
-        return zoo.load(name, size="smoke" if self.budget == "smoke" else "full", **kwargs)
+        return zoo.load(name, **kwargs)
 
     def generator(self, offset: int = 0) -> torch.Generator:
         return torch.Generator().manual_seed(self.seed * 1000 + offset)

@@ -39,7 +39,7 @@ def train(model: nn.Module, entry, progress: bool) -> dict:
               "g_loss": round(sum(hist.g_loss[-tail:]) / tail, 4)}
     from .. import zoo  # the classifier that judges the samples
 
-    clf = zoo.load("mnist-cnn", size=entry.size, progress=progress)  # a smoke-size GAN is judged by the smoke CNN
+    clf = zoo.load("mnist-cnn", progress=progress)
     x = gan.sample(model, LATENT_DIM, 1000, seed=cfg.seed + 2)
     with torch.no_grad():
         p = clf(x).softmax(1)

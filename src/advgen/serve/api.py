@@ -159,11 +159,8 @@ class App:
 
 
 def _cached(name: str) -> bool:
-    """A fresh cache of zoo entry ``name`` exists (a stale one would retrain for minutes: skip it)."""
-    try:
-        return zoo.path(name).exists() and zoo._fresh(name, io.read_meta(zoo.path(name)))
-    except Exception:  # noqa: BLE001 - unreadable sidecar: not cached
-        return False
+    """Zoo entry ``name`` loads without training (the user's cache or the shipped weights)."""
+    return zoo.source(name) is not None
 
 
 def _device(m: nn.Module) -> torch.device:
