@@ -44,10 +44,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"advgen {args.verb}: error: {err}", file=sys.stderr)
         return 2
+
+
+def entry() -> None:
+    """The ``advgen`` console script: :func:`main`, with Ctrl-C as one line and exit code 130. (``main`` itself
+    lets ``KeyboardInterrupt`` through, so a caller such as a test runner that is interrupted stops.)"""
+    try:
+        code = main()
     except KeyboardInterrupt:
-        print(f"advgen {args.verb}: interrupted", file=sys.stderr)
-        return 130
+        print("advgen: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

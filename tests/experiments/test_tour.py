@@ -131,14 +131,15 @@ def test_report_escapes_everything(tmp_path, fakes):
                     "&lt;b&gt;paper&lt;/b&gt;", "&lt;/table&gt;&lt;script&gt;x&lt;/script&gt;"):
         assert escaped in html
     assert html.count("<script") == 0                           # the index page runs no script at all
-    assert "<h2 id=\"section-image-to-image\">" in html and '<span class="bad">no</span>' in html
+    assert "<h2 id=\"section-image-to-image\">" in html and '— (smoke)</span>' in html
+    assert '<span class="bad">no</span>' not in html and 'id="smoke-note"' in html  # a smoke verdict is withheld
 
 
 def test_report_shows_pending_and_multi_seed(tmp_path, fakes):
     registry.run("fake-explain", budget="smoke", seeds=[0, 1, 2], out=tmp_path)
     html = report.build(tmp_path, pending=["fake-<attack>"]).read_text()
     assert "fake-&lt;attack&gt;" in html and "Still running or queued (1)" in html
-    assert "1.5 ± 0.5774" in html                               # values 0.5, 1.5, 2.5: sem = 1/sqrt(3)
+    assert "1.5 ± 0.577" in html                               # values 0.5, 1.5, 2.5: sem = 1/sqrt(3)
     assert "mean ± standard error over seeds" in html and "--seeds 3" in html
     assert '<meta name="viewport"' in html and "http" not in html.replace("https://", "").split("<body>")[0]
 

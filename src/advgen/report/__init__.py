@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import _checks, io
 from ..experiments import SECTIONS, registry
+from .format import SMOKE_NOTE, is_smoke, number
 
 
 def _local(path: str) -> bool:
@@ -34,7 +35,8 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.9em;display:block;overfl
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
 img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:.6em 0}figcaption{font-size:.85em;color:#555}
 code{background:#f5f5f5;padding:.1em .3em;border-radius:3px;word-break:break-all}
-.ok{color:#1a7f37}.bad{color:#cf222e}.meta{color:#666;font-size:.85em}
+.ok{color:#1a7f37}.bad{color:#cf222e}.smoke{color:#666}
+.smoke-note{background:#fff8c5;border:1px solid #d4a72c;padding:.5em .8em}.meta{color:#666;font-size:.85em}
 .exp{border:1px solid #e5e5e5;border-radius:6px;padding:.6em 1em;margin:1em 0}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8em;background:#fff5f5;padding:.5em}
 nav{font-size:.9em;line-height:1.8}nav a{margin-right:.8em;white-space:nowrap}
@@ -51,8 +53,8 @@ HEAD = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
 def _fmt(v) -> str:
     if isinstance(v, bool) or v is None:
         return escape(str(v))
-    if isinstance(v, float):
-        return f"{v:.4g}"
+    if isinstance(v, (int, float)):
+        return escape(number(v))
     if isinstance(v, (dict, list)):
         return escape(json.dumps(v))
     return escape(str(v))
@@ -64,8 +66,10 @@ def _table(columns, rows) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _holds(h) -> str:
-    return {True: '<span class="ok">yes</span>', False: '<span class="bad">no</span>'}.get(h, "—")
+def _holds(r: dict, c: dict) -> str:
+    if is_smoke(r):
+        return '<span class="smoke" title="smoke budget: a wiring check, not a result">— (smoke)</span>'
+    return {True: '<span class="ok">yes</span>', False: '<span class="bad">no</span>'}.get(c.get("holds"), "—")
 
 
 def load_results(out: str | Path) -> list[dict]:
@@ -98,7 +102,7 @@ def _experiment(r: dict) -> str:
         parts.append(f'<figure><img src="{src}" alt="{escape(f.get("caption", ""), quote=True)}">'
                      f"<figcaption>{escape(f.get('caption', ''))}</figcaption></figure>")
     if r.get("claims"):
-        parts.append(_claims_table([(None, c) for c in r["claims"]]))
+        parts.append(_claims_table([(None, r, c) for c in r["claims"]]))
     metrics = r.get("metrics") or {}
     if metrics:
         sem = r.get("metrics_sem") or {}
@@ -118,14 +122,14 @@ def _experiment(r: dict) -> str:
 
 
 def _claims_table(claims) -> str:
-    """Rows of (experiment name to link to or None, claim dict)."""
+    """Rows of (experiment name to link to or None, its result, claim dict)."""
     rows = []
-    for name, c in claims:
+    for name, r, c in claims:
         text = escape(c["claim"])
         if name:
             text = f'<a href="#{escape(name, quote=True)}">{text}</a>'
         rows.append(f"<tr><td>{text}</td><td>{_fmt(c['ours'])}</td><td>{escape(str(c['paper']))}</td>"
-                    f"<td>{escape(str(c['source']))}</td><td>{_holds(c.get('holds'))}</td></tr>")
+                    f"<td>{escape(str(c['source']))}</td><td>{_holds(r, c)}</td></tr>")
     head = "<tr><th>claim</th><th>here</th><th>published</th><th>source</th><th>holds</th></tr>"
     return f'<table class="claims">{head}{"".join(rows)}</table>'
 
@@ -138,6 +142,13 @@ def render(results: list[dict], pending=(), game: bool = False) -> str:
     html = [HEAD, f"<title>advgen report</title><style>{CSS}</style></head><body>",
             "<h1>advgen: the lecture, reproduced</h1>",
             f"<p>{len(results)} experiments, {len(failed)} failed, {total / 60:.1f} min of compute.</p>"]
+    smoke = [r for r in results if is_smoke(r)]
+    if smoke:
+        every = "Every experiment here" if len(smoke) == len(results) else f"{len(smoke)} of these experiments"
+        html.append(f'<p class="smoke-note" id="smoke-note"><strong>{escape(SMOKE_NOTE.capitalize())}.</strong> '
+                    f'{every} ran at the smoke budget: tiny settings that check the wiring in seconds. '
+                    "Their numbers have no meaning and their verdicts are withheld (—); "
+                    "<code>advgen tour</code> (the quick budget) gives the results.</p>")
     if pending:
         html.append(f'<p class="pending">Still running or queued ({len(pending)}): '
                     f'{escape(", ".join(map(str, pending)))}. This page is rewritten after every experiment.</p>')
@@ -145,7 +156,7 @@ def render(results: list[dict], pending=(), game: bool = False) -> str:
     if game:
         links.append('<a href="real.html">Which one is real?</a>')
     html.append(f"<nav>{' '.join(links)}</nav>")
-    claims = [(r["name"], c) for r in results for c in r.get("claims", [])]
+    claims = [(r["name"], r, c) for r in results for c in r.get("claims", [])]
     html.append('<h2 id="summary">Summary of claims</h2>')
     html.append(_claims_table(claims) if claims else "<p>No claims recorded yet.</p>")
     if failed:

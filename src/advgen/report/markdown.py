@@ -1,15 +1,19 @@
 """The report's summary of claims as a Markdown table, for a README or an issue comment.
 
 ``advgen report OUT --markdown`` prints it: one row per lecture claim, with the experiment, our
-number, the published one, whether it holds, and the experiment's run time.
+number, the published one, whether it holds, and the experiment's run time. At the smoke budget it
+opens with :data:`~advgen.report.format.SMOKE_NOTE` and withholds the verdicts.
 """
 from __future__ import annotations
 
+from .format import SMOKE_NOTE, is_smoke, number
+
 
 def _cell(v) -> str:
-    """A table cell: numbers to 4 significant digits, newlines folded, pipes and HTML escaped."""
-    if isinstance(v, float):
-        v = f"{v:.4g}"
+    """A table cell: numbers as :func:`~advgen.report.format.number` prints them, newlines folded, pipes and
+    HTML escaped."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = number(v)
     elif v is None:
         v = "—"
     text = " ".join(str(v).split()).replace("|", "\\|")
@@ -19,14 +23,17 @@ def _cell(v) -> str:
 def claims_table(results: list[dict]) -> str:
     """Markdown: every claim of ``results`` (as loaded by :func:`advgen.report.load_results`), in their order."""
     holds = {True: "yes", False: "**no**", None: "—"}
-    lines = ["| experiment | claim | here | published | holds | run time |", "| --- | --- | --- | --- | --- | --- |"]
+    smoke = [r for r in results if is_smoke(r)]
+    lines = [f"**{SMOKE_NOTE.capitalize()}**: {len(smoke)} of {len(results)} experiments ran at the smoke budget; "
+             "their verdicts are withheld (— (smoke)).", ""] if smoke else []
+    lines += ["| experiment | claim | here | published | holds | run time |", "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         minutes = f"{float(r.get('seconds') or 0) / 60:.1f} min"
         if r.get("status") != "ok":
             lines.append(f"| `{_cell(r.get('name'))}` | failed: {_cell(r.get('error'))} | | | **no** | {minutes} |")
         for c in r.get("claims", []):
             lines.append(f"| `{_cell(r['name'])}` | {_cell(c['claim'])} | {_cell(c['ours'])} | {_cell(c['paper'])} "
-                         f"| {holds[c.get('holds')]} | {minutes} |")
+                         f"| {'— (smoke)' if is_smoke(r) else holds[c.get('holds')]} | {minutes} |")
     return "\n".join(lines) + "\n"
 
 

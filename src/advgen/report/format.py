@@ -1,0 +1,35 @@
+"""How the report and its Markdown print numbers and verdicts, in one place.
+
+A run at the ``smoke`` budget is a wiring check, not a result: its claims' verdicts are withheld
+(shown as "—") and every page that shows them says so (:data:`SMOKE_NOTE`).
+"""
+from __future__ import annotations
+
+import math
+
+#: What a smoke-budget number is, said on the report's header, its claim rows and the Markdown.
+SMOKE_NOTE = "smoke: a wiring check, not a result"
+
+
+def is_smoke(result: dict) -> bool:
+    """Whether ``result`` ran at the smoke budget."""
+    return result.get("budget") == "smoke"
+
+
+def number(v) -> str:
+    """A number to three significant digits, without exponents a reader has to decode: ``0.000127`` →
+    ``"0.000127"``, ``1.27e-07`` → ``"< 0.0001"``, ``12345.6`` → ``"12,346"``; other values as ``str``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10_000 else str(v)
+    if not math.isfinite(v) or v == 0:
+        return str(v) if not math.isfinite(v) else "0"
+    if abs(v) < 1e-4:
+        return "< 0.0001" if v > 0 else "> -0.0001"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}" if abs(v) >= 0.001 else f"{v:.6f}".rstrip("0")
+
+
+__all__ = ["SMOKE_NOTE", "is_smoke", "number"]
