@@ -1,9 +1,8 @@
 """A playground server on a free loopback port, in a thread, for the API, fuzz and browser tests.
 
-Models are loaded afresh from the test zoo cache (not the session-wide ``zoo_model`` objects: the
-server freezes its models). The generator is the zoo's ``mnist-gan`` when the test cache holds it,
-otherwise the same architecture at its seeded initialisation (training it takes most of an hour):
-the latent, interpolation and game endpoints are plumbing over whatever generator is loaded.
+The app is the one ``advgen serve`` builds (:meth:`App.from_zoo`: every shipped classifier and the
+shipped ``mnist-gan``), loaded afresh (not the session-wide ``zoo_model`` objects: the server freezes
+its models).
 """
 from __future__ import annotations
 
@@ -15,13 +14,9 @@ import pytest
 
 
 def make_app():
-    from advgen import zoo
     from advgen.serve import App
-    from advgen.serve.api import _cached
 
-    models = {n: zoo.load(n, progress=False) for n in ("mnist-cnn", "mnist-mlp")}
-    g = zoo.load("mnist-gan", progress=False) if _cached("mnist-gan") else zoo.build("mnist-gan")
-    return App(models, g, descriptions={n: zoo.ENTRIES[n].description for n in models})
+    return App.from_zoo(progress=False)
 
 
 @pytest.fixture(scope="session")

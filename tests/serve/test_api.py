@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from advgen import attacks, data, explain
+from advgen import attacks, data, explain, zoo
 from advgen.serve import WorkQueue, api
 from advgen.serve.api import ApiError
 
@@ -35,7 +35,7 @@ def test_page_is_offline_and_served(server):
 def test_info(server):
     status, info = server.get("/api/info")
     assert status == 200
-    assert [m["name"] for m in info["models"]] == ["mnist-cnn", "mnist-mlp"]
+    assert [m["name"] for m in info["models"]] == list(zoo.ENTRIES)  # every shipped classifier, side by side
     assert info["latent_dim"] == 64 and info["classes"] == [str(k) for k in range(10)]
 
 

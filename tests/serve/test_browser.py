@@ -82,3 +82,13 @@ def test_three_rounds_of_the_game(browser):
         assert result == "Right!" or result.startswith("Wrong")
         d.find_element(By.ID, "game-next").click()
     assert int(d.find_element(By.ID, "game-score").text) <= 3
+
+
+def test_every_tab_has_its_models_on_a_fresh_install(browser):
+    """The shipped zoo fills the page: every classifier side by side, a generator for the latents and the game."""
+    from advgen import zoo
+
+    d = browser
+    boxes = d.find_elements(By.CSS_SELECTOR, "#compare input[type=checkbox]")
+    assert [b.get_attribute("value") for b in boxes] == list(zoo.ENTRIES)
+    assert d.find_element(By.ID, "latent-note").text == ""  # no "no generator" note

@@ -133,7 +133,8 @@ class App:
 
     @classmethod
     def from_zoo(cls, device: str = "cpu", progress: bool = True) -> "App":
-        """``mnist-cnn`` (trained on first use, about a minute) plus every other zoo entry already cached."""
+        """Every zoo classifier and the zoo's ``mnist-gan`` that load without training (the shipped weights, or
+        the user's retrained copies); ``mnist-cnn`` even if it has to train."""
         names = ["mnist-cnn"] + [n for n in zoo.ENTRIES if n != "mnist-cnn" and _cached(n)]
         models = {n: zoo.load(n, device=device, progress=progress) for n in names}
         g = zoo.load("mnist-gan", device=device, progress=progress) if _cached("mnist-gan") else None
@@ -146,7 +147,8 @@ class App:
 
     def need_generator(self) -> nn.Module:
         if self.generator is None:
-            raise ApiError(503, "no generator: train the zoo's mnist-gan first (advgen zoo mnist-gan)")
+            raise ApiError(503, "no generator: the zoo's mnist-gan is missing from this install "
+                                "(advgen zoo mnist-gan trains it, about 2 min)")
         return self.generator
 
     @property
