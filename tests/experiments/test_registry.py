@@ -160,3 +160,13 @@ def test_markdown_summary_lists_claims_and_failures(tmp_path, dummy, capsys):
     tiny = markdown.claims_table([{"name": "y", "status": "ok", "budget": "quick",
                                    "claims": [{"claim": "c", "ours": 1.27e-07, "paper": "12345", "holds": True}]}])
     assert "| `y` | c | &lt; 0.0001 | 12345 | yes |" in tiny  # "<" escaped like every cell
+
+
+def test_readme_lists_every_verb_and_links_only_inside_the_project():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    verbs = cli.parser()._subparsers._group_actions[0].choices
+    table = readme[readme.index("## Command line"):readme.index("## The tour")]
+    assert [v for v in verbs if f"`advgen {v}" not in table] == []
+    assert "../" not in readme  # a clone has nothing beside it
