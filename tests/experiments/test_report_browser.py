@@ -88,7 +88,7 @@ def test_report_in_chromium(tour_report, browser):
     rows = d.find_elements(By.CSS_SELECTOR, "#summary + table.claims tr")
     assert len(rows) == 1 + 4  # header + the claims of fake-explain, fake-attack, fake-gan, fake-evil
     cells = rows[1].find_elements(By.TAG_NAME, "td")
-    assert [c.text for c in cells] == ["fake-explain claim", "0.5", "0.5", "Nobody 2024", "yes"]
+    assert [c.text for c in cells] == ["fake-explain claim", "0.5", "0.5", "Nobody 2024", "— (smoke)"]
     assert "<script>alert('claim')</script>" in d.find_element(By.TAG_NAME, "body").text  # shown as text
     assert d.execute_script("return document.scripts.length") == 0
     assert "Failed: RuntimeError" in d.find_element(By.ID, "fake-raise").text
@@ -132,6 +132,10 @@ def test_smoke_tour_report_in_chromium(smoke_report, browser):
     rows = d.find_elements(By.CSS_SELECTOR, "#summary + table.claims tr")
     assert len(rows) > len(SECTIONS)  # header + claims from across the lecture
     assert all(len(r.find_elements(By.TAG_NAME, "td")) == 5 for r in rows[1:])
+    # a smoke report says what it is, and no smoke claim shows a verdict (red or green)
+    assert d.find_element(By.ID, "smoke-note").text.startswith("Smoke: a wiring check, not a result.")
+    assert {r.find_elements(By.TAG_NAME, "td")[4].text for r in rows[1:]} == {"— (smoke)"}
+    assert d.find_elements(By.CSS_SELECTOR, "table.claims .bad, table.claims .ok") == []
     assert "Failed:" not in d.find_element(By.TAG_NAME, "body").text
     assert d.execute_script("return document.scripts.length") == 0
     assert severe(d) == []
