@@ -52,6 +52,18 @@ def defend(args) -> int:
         if v < 0:
             raise ValueError(f"{name} must be >= 0, got {v}")
     _checks.positive_int(args.restarts, "--restarts")
+    # every training flag is checked here, before the data loads or anything trains
+    for v, name in ((args.epochs, "--epochs"), (args.batch_size, "--batch-size"), (args.steps, "--steps")):
+        if v is not None:
+            _checks.positive_int(v, name)
+    for v, name in ((args.eps, "--eps"), (args.alpha, "--alpha"), (args.lr, "--lr"), (args.shift, "--shift"),
+                    (args.warmup, "--warmup"), (args.temperature, "--temperature")):
+        if v is not None:
+            _checks.nonneg_float(v, name)
+    if args.lr == 0 or args.temperature == 0:
+        raise ValueError(f"--lr and --temperature must be > 0, got {args.lr} and {args.temperature}")
+    if args.mix is not None and not 0.0 <= args.mix <= 1.0:
+        raise ValueError(f"--mix must be in [0, 1], got {args.mix}")
     ds = data.load(args.data)
     start = time.perf_counter()
     if args.zoo:
@@ -60,7 +72,7 @@ def defend(args) -> int:
         model = zoo.load(ZOO[args.method], device=args.device)
         config = {"zoo": ZOO[args.method], **zoo.info(ZOO[args.method])}
     else:
-        epochs = args.epochs or (15 if args.method == "pgd" else 12)
+        epochs = args.epochs if args.epochs is not None else (15 if args.method == "pgd" else 12)
         common = dict(epochs=epochs, batch_size=args.batch_size, lr=args.lr, shift=args.shift, seed=args.seed)
         torch.manual_seed(args.seed)
         model = nets.mnist_cnn(ds.num_classes, ds.x_train.shape[1]).to(args.device)
