@@ -1,7 +1,7 @@
 """``advgen serve``: the playground, a local web app to explain, attack and steer models live.
 
 >>> from advgen import serve
->>> app = serve.App.from_zoo()                       # mnist-cnn plus every cached zoo entry
+>>> app = serve.App.from_zoo()                       # every shipped zoo classifier and mnist-gan
 >>> server = serve.Playground(app, ("127.0.0.1", 0)) # port 0: any free port, see server.url
 >>> server.serve_forever()                           # or serve.serve(app, port=8000)
 
