@@ -177,34 +177,54 @@ def _train(name: str, progress: bool) -> tuple[nn.Module, dict]:
 
 def _fresh(name: str, meta: dict) -> bool:
     e = _entry(name)
-    return isinstance(meta, dict) and (meta.get("name") == name and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
+    return (meta.get("name") == name and meta.get("architecture") == e.architecture and meta.get("fit") == e.fit.to_dict()
             and meta.get("options", {}) == dict(e.options))
 
 
-def _read(name: str, target: Path, device) -> nn.Module | None:
-    """The model stored at ``target`` if it holds this entry's current recipe; ``None`` (with a warning
-    for a damaged or stale file) otherwise."""
+def _places(name: str) -> tuple[Path, Path]:
+    """Where ``load`` looks for entry ``name``, in order: the user's cache, then the shipped weights."""
+    return path(name), shipped_path(name)
+
+
+def _stored(name: str, target: Path, warn: bool = True) -> dict[str, torch.Tensor] | None:
+    """The verified tensors at ``target`` if it holds this entry's current recipe; ``None`` otherwise (with a
+    warning, when ``warn``, for a damaged or stale file)."""
     if not target.is_file():
         return None
     try:
         state, meta = io.load_weights(target)
         if _fresh(name, meta):
-            model = build(name)
-            model.load_state_dict(state)
-            return model.to(device).eval()
-        warnings.warn(f"zoo {name}: {target} was trained with another config; not used", stacklevel=3)
-    except (io.WeightsError, RuntimeError) as err:
-        warnings.warn(f"zoo {name}: {target} is unusable ({err}); not used", stacklevel=3)
+            return state
+        problem = "was trained with another config"
+    except io.WeightsError as err:
+        problem = f"is unusable ({err})"
+    if warn:
+        warnings.warn(f"zoo {name}: {target} {problem}; not used", stacklevel=4)
     return None
+
+
+def _read(name: str, target: Path, device, warn: bool = True) -> nn.Module | None:
+    """The model stored at ``target`` (see :func:`_stored`), in eval mode on ``device``."""
+    state = _stored(name, target, warn)
+    if state is None:
+        return None
+    model = build(name)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:  # tensors that do not fit the architecture
+        if warn:
+            warnings.warn(f"zoo {name}: {target} is unusable ({err}); not used", stacklevel=3)
+        return None
+    return model.to(device).eval()
 
 
 def _announce(name: str) -> None:
     """Say on stderr what is about to be trained and about how long it takes (from the shipped sidecar)."""
     try:
-        seconds = float(io.read_meta(shipped_path(name))["train_seconds"])
+        seconds = float((shipped_info(name) or {})["train_seconds"])
         took = f"about {max(1, round(seconds / 60))} min on 2 CPU cores" if seconds >= 90 else \
             f"about {max(1, round(seconds))} s on 2 CPU cores"
-    except (io.WeightsError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         took = "its recipe's epochs"
     print(f"advgen zoo: training {name} ({took}); cached in {path(name)}",
           file=sys.stderr, flush=True)
@@ -217,16 +237,14 @@ def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False
     _entry(name)
     target = path(name)
     if not retrain:
-        for where in (target, shipped_path(name)):
+        for where in _places(name):
             model = _read(name, where, device)
             if model is not None:
                 return model
     # under torchrun all ranks train together (collectives), so only rank 0 takes the lock and writes
     with cache_lock(target) if distributed.is_main() else contextlib.nullcontext():
         if not retrain:  # another process may have trained it while this one waited for the lock
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = _read(name, target, device)
+            model = _read(name, target, device, warn=False)
             if model is not None:
                 return model
         if distributed.is_main():
@@ -238,23 +256,19 @@ def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False
 
 
 def source(name: str) -> Path | None:
-    """The file ``load(name)`` would read without training: the user's cache or the shipped
-    weights, whichever holds the entry's current recipe first; ``None`` when it would train."""
-    for where in (path(name), shipped_path(name)):
-        try:
-            if where.is_file() and _fresh(name, io.read_meta(where)):
-                return where
-        except io.WeightsError:
-            pass
-    return None
+    """The file ``load(name)`` would read without training: the first of the user's cache and the shipped
+    weights that passes the same checks (sha256, current recipe); ``None`` when it would train."""
+    return next((where for where in _places(name) if _stored(name, where, warn=False) is not None), None)
 
 
 def info(name: str) -> dict:
     """The sidecar metadata of the entry ``load`` would use (trains it first if neither the cache nor the
     package holds it)."""
-    if source(name) is None:
+    where = source(name)
+    if where is None:
         load(name)
-    return io.read_meta(source(name))
+        where = path(name)
+    return io.read_meta(where)
 
 
 def shipped_info(name: str) -> dict | None:

@@ -116,6 +116,7 @@ def test_damaged_cache_falls_back_to_the_shipped_weights(home, no_training, how)
         model = zoo.load("mnist-mlp")
     shipped, _ = io.load_weights(zoo.shipped_path("mnist-mlp"))
     assert all(torch.equal(shipped[k], v) for k, v in model.state_dict().items())
+    assert zoo.source("mnist-mlp") == zoo.shipped_path("mnist-mlp")  # source() agrees with load()
 
 
 def test_damaged_cache_without_shipped_weights_is_rebuilt(home, unshipped, mnist):

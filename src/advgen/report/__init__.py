@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import _checks, io
 from ..experiments import SECTIONS, registry
-from .format import SMOKE_NOTE, is_smoke, number
+from .format import SMOKE_NOTE, SMOKE_VERDICT, is_smoke, number
 
 
 def _local(path: str) -> bool:
@@ -68,7 +68,7 @@ def _table(columns, rows) -> str:
 
 def _holds(r: dict, c: dict) -> str:
     if is_smoke(r):
-        return '<span class="smoke" title="smoke budget: a wiring check, not a result">— (smoke)</span>'
+        return f'<span class="smoke" title="{escape(SMOKE_NOTE, quote=True)}">{escape(SMOKE_VERDICT)}</span>'
     return {True: '<span class="ok">yes</span>', False: '<span class="bad">no</span>'}.get(c.get("holds"), "—")
 
 
@@ -147,7 +147,7 @@ def render(results: list[dict], pending=(), game: bool = False) -> str:
         every = "Every experiment here" if len(smoke) == len(results) else f"{len(smoke)} of these experiments"
         html.append(f'<p class="smoke-note" id="smoke-note"><strong>{escape(SMOKE_NOTE.capitalize())}.</strong> '
                     f'{every} ran at the smoke budget: tiny settings that check the wiring in seconds. '
-                    "Their numbers have no meaning and their verdicts are withheld (—); "
+                    f"Their numbers have no meaning and their verdicts are withheld ({escape(SMOKE_VERDICT)}); "
                     "<code>advgen tour</code> (the quick budget) gives the results.</p>")
     if pending:
         html.append(f'<p class="pending">Still running or queued ({len(pending)}): '

@@ -9,6 +9,8 @@ import math
 
 #: What a smoke-budget number is, said on the report's header, its claim rows and the Markdown.
 SMOKE_NOTE = "smoke: a wiring check, not a result"
+#: The verdict cell of a smoke-budget claim.
+SMOKE_VERDICT = "— (smoke)"
 
 
 def is_smoke(result: dict) -> bool:
@@ -23,8 +25,10 @@ def number(v) -> str:
         return str(v)
     if isinstance(v, int):
         return f"{v:,}" if abs(v) >= 10_000 else str(v)
-    if not math.isfinite(v) or v == 0:
-        return str(v) if not math.isfinite(v) else "0"
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
     if abs(v) < 1e-4:
         return "< 0.0001" if v > 0 else "> -0.0001"
     if abs(v) >= 1000:
@@ -32,4 +36,4 @@ def number(v) -> str:
     return f"{v:.3g}" if abs(v) >= 0.001 else f"{v:.6f}".rstrip("0")
 
 
-__all__ = ["SMOKE_NOTE", "is_smoke", "number"]
+__all__ = ["SMOKE_NOTE", "SMOKE_VERDICT", "is_smoke", "number"]

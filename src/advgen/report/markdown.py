@@ -6,7 +6,7 @@ opens with :data:`~advgen.report.format.SMOKE_NOTE` and withholds the verdicts.
 """
 from __future__ import annotations
 
-from .format import SMOKE_NOTE, is_smoke, number
+from .format import SMOKE_NOTE, SMOKE_VERDICT, is_smoke, number
 
 
 def _cell(v) -> str:
@@ -25,7 +25,7 @@ def claims_table(results: list[dict]) -> str:
     holds = {True: "yes", False: "**no**", None: "—"}
     smoke = [r for r in results if is_smoke(r)]
     lines = [f"**{SMOKE_NOTE.capitalize()}**: {len(smoke)} of {len(results)} experiments ran at the smoke budget; "
-             "their verdicts are withheld (— (smoke)).", ""] if smoke else []
+             f"their verdicts are withheld ({SMOKE_VERDICT}).", ""] if smoke else []
     lines += ["| experiment | claim | here | published | holds | run time |", "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         minutes = f"{float(r.get('seconds') or 0) / 60:.1f} min"
@@ -33,7 +33,7 @@ def claims_table(results: list[dict]) -> str:
             lines.append(f"| `{_cell(r.get('name'))}` | failed: {_cell(r.get('error'))} | | | **no** | {minutes} |")
         for c in r.get("claims", []):
             lines.append(f"| `{_cell(r['name'])}` | {_cell(c['claim'])} | {_cell(c['ours'])} | {_cell(c['paper'])} "
-                         f"| {'— (smoke)' if is_smoke(r) else holds[c.get('holds')]} | {minutes} |")
+                         f"| {SMOKE_VERDICT if is_smoke(r) else holds[c.get('holds')]} | {minutes} |")
     return "\n".join(lines) + "\n"
 
 

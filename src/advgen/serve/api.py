@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .. import attacks, data, explain, gan, io, zoo
+from .. import attacks, data, explain, gan, zoo
 
 SIDE = 28
 PIXELS = SIDE * SIDE
@@ -135,9 +135,9 @@ class App:
     def from_zoo(cls, device: str = "cpu", progress: bool = True) -> "App":
         """Every zoo classifier and the zoo's ``mnist-gan`` that load without training (the shipped weights, or
         the user's retrained copies); ``mnist-cnn`` even if it has to train."""
-        names = ["mnist-cnn"] + [n for n in zoo.ENTRIES if n != "mnist-cnn" and _cached(n)]
+        names = ["mnist-cnn"] + [n for n in zoo.ENTRIES if n != "mnist-cnn" and zoo.source(n)]
         models = {n: zoo.load(n, device=device, progress=progress) for n in names}
-        g = zoo.load("mnist-gan", device=device, progress=progress) if _cached("mnist-gan") else None
+        g = zoo.load("mnist-gan", device=device, progress=progress) if zoo.source("mnist-gan") else None
         return cls(models, g, descriptions={n: zoo.ENTRIES[n].description for n in names})
 
     def model(self, name) -> nn.Module:
@@ -158,11 +158,6 @@ class App:
     @property
     def num_classes(self) -> int:
         return self.dataset.num_classes
-
-
-def _cached(name: str) -> bool:
-    """Zoo entry ``name`` loads without training (the user's cache or the shipped weights)."""
-    return zoo.source(name) is not None
 
 
 def _device(m: nn.Module) -> torch.device:
