@@ -9,32 +9,41 @@ import contextlib
 import math
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 
-def images(x, name: str = "x") -> torch.Tensor:
-    """Check that ``x`` is a float N×C×H×W tensor, finite, with values in [0, 1]."""
+def images(x, name: str = "x", bounds: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+    """Check that ``x`` is a float N×C×H×W tensor, finite, with values in ``bounds`` (default [0, 1])."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of images (N×C×H×W), got {type(x).__name__}")
     if x.dim() != 4:
         raise ValueError(f"{name} must be 4-D (N×C×H×W), got shape {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor with values in [0, 1], got dtype {x.dtype}")
+        raise TypeError(f"{name} must be a floating-point tensor with values in [{bounds[0]:g}, {bounds[1]:g}], "
+                        f"got dtype {x.dtype}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one image, got shape {tuple(x.shape)}")
     lo, hi = (float(v) for v in torch.aminmax(x.detach()))  # NaN and ±inf show up in min or max
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} contains NaN or infinite values")
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"{name} must have values in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
+    if lo < bounds[0] or hi > bounds[1]:
+        raise ValueError(f"{name} must have values in [{bounds[0]:g}, {bounds[1]:g}], got range [{lo:.4g}, {hi:.4g}]"
+                         + (" (pass bounds=(lo, hi) for another input range)" if bounds == (0.0, 1.0) else ""))
     return x
 
 
 def labels(y, n: int, num_classes: int, name: str = "target") -> torch.Tensor:
     """Check class indices: an int, or an integer tensor/sequence of length ``n``; return int64 (n,)."""
-    if isinstance(y, bool):
+    if isinstance(y, (bool, np.bool_)):
         raise TypeError(f"{name} must be a class index or a sequence of them, got bool")
+    if isinstance(y, np.integer):
+        y = int(y)
+    elif isinstance(y, np.ndarray):
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integer class indices, got a NumPy array of dtype {y.dtype}")
+        y = torch.from_numpy(y.astype(np.int64))
     if isinstance(y, int):
         y = torch.full((n,), y, dtype=torch.long)
     elif isinstance(y, torch.Tensor):
@@ -46,8 +55,9 @@ def labels(y, n: int, num_classes: int, name: str = "target") -> torch.Tensor:
             raise ValueError(f"{name} must have one class index per image ({n}), got shape {tuple(y.shape)}")
         y = y.long()
     elif isinstance(y, Sequence) and not isinstance(y, str):
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in y):
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in y):
             raise TypeError(f"{name} must hold integer class indices")
+        y = [int(v) for v in y]
         if len(y) != n:
             raise ValueError(f"{name} must have one class index per image ({n}), got {len(y)}")
         y = torch.tensor(list(y), dtype=torch.long)
@@ -130,6 +140,18 @@ def frozen(m: nn.Module) -> Iterator[nn.Module]:
             for p, flag, grad in params:
                 p.requires_grad_(flag)
                 p.grad = grad
+
+
+@contextlib.contextmanager
+def gradients() -> Iterator[None]:
+    """Autograd on for a block, even under the caller's ``torch.no_grad()`` or ``torch.inference_mode()``."""
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+def differentiable(t: torch.Tensor) -> torch.Tensor:
+    """``t``, or a normal copy of it when it was made under ``torch.inference_mode()`` (autograd refuses those)."""
+    return t.clone() if t.is_inference() else t
 
 
 def device_of(m: nn.Module) -> torch.device:

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from advgen import attacks
+from advgen import attacks, models
 
 EPS = 0.1
 
@@ -123,8 +123,8 @@ def test_restarts_keep_the_best(tiny_cnn, images):
 
     one = attacks.pgd(tiny_cnn, x, y, 0.05, alpha=0.01, steps=2, seed=0)
     many = attacks.pgd(tiny_cnn, x, y, 0.05, alpha=0.01, steps=2, restarts=4, seed=0)
-    l1 = base.attack_loss(base.predict(tiny_cnn, one), y, False)
-    lm = base.attack_loss(base.predict(tiny_cnn, many), y, False)
+    l1 = base.attack_loss(models.classifier(tiny_cnn), base.predict(tiny_cnn, one), y, False)
+    lm = base.attack_loss(models.classifier(tiny_cnn), base.predict(tiny_cnn, many), y, False)
     s1 = base.success(base.predict(tiny_cnn, one), y)
     sm = base.success(base.predict(tiny_cnn, many), y)
     assert bool((sm | ~s1).all())

@@ -3,18 +3,19 @@
 An attack in this package is a function ``attack(model, x, y, ..., targeted=False) -> x_adv``.
 The boilerplate lives here once, so each attack file holds only its algorithm:
 
-- :func:`prepare` validates the model, the images and the labels, and resolves ``y``:
-  true labels when untargeted, target labels when ``targeted=True``, and ``y=None`` means
-  "the model's own predictions" (untargeted only).
+- :func:`prepare` validates the model, the images and the labels, wraps the model as an
+  :class:`advgen.models.Classifier` (its logits, one-logit binary models, its ``loss=`` and input
+  ``bounds=``), and resolves ``y``: true labels when untargeted, target labels when
+  ``targeted=True``, and ``y=None`` means "the model's own predictions" (untargeted only).
 - :func:`run` puts the model in eval mode with frozen parameters (``_checks.frozen``: mode,
   ``requires_grad`` and ``.grad`` of every parameter come back as they were; a few
   attribute writes per call, so it is cheap inside a training loop), moves data to the
   model's device, runs the attack in chunks of ``batch_size`` with autograd enabled (even
-  under the caller's ``torch.no_grad()``) and returns the result on the input's device.
-  The caller's ``x`` is never written to.
-- :func:`loss_gradient` is ∇ₓ of the summed cross-entropy, negated for targeted attacks, so
-  every attack *ascends* it. The sum (not the mean) keeps each image's gradient
-  independent of what else is in the batch.
+  under the caller's ``torch.no_grad()`` or ``torch.inference_mode()``) and returns the result
+  on the input's device, in its dtype. The caller's ``x`` is never written to.
+- :func:`loss_gradient` is ∇ₓ of the summed per-example loss (cross-entropy unless the model's
+  ``loss`` says otherwise), negated for targeted attacks, so every attack *ascends* it. The sum
+  (not the mean) keeps each image's gradient independent of what else is in the batch.
 
 Success is defined once, here (:func:`success`): an untargeted attack succeeds when the
 prediction differs from the true label, a targeted one when the prediction equals the target.
@@ -24,10 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .. import _checks
+from .. import _checks, models
 
 Seed = int | torch.Generator | None
 
@@ -43,17 +43,21 @@ def generator(seed: Seed, name: str = "seed") -> torch.Generator | None:
 
 @torch.no_grad()
 def predict(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Logits of ``model`` on ``x`` (model in eval mode, restored afterwards), on ``x``'s device."""
+    """Logits of ``model`` on ``x`` (model in eval mode, restored afterwards), on ``x``'s device.
+
+    ``model`` is seen through :class:`advgen.models.Classifier` (tuple/dict outputs, one logit → (0, z)).
+    """
+    model = models.classifier(model)
     dev = _checks.device_of(model)
     with _checks.frozen(model):
         out = [_checks.forward(model, x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
     return torch.cat(out).to(x.device)
 
 
-def least_likely(model, x: torch.Tensor, *, batch_size: int = 512) -> torch.Tensor:
+def least_likely(model, x: torch.Tensor, *, batch_size: int = 512, output=None, bounds=None) -> torch.Tensor:
     """The class the model finds least likely for each image (Kurakin et al. 2016): argmin of the logits."""
-    _checks.model(model)
-    _checks.images(x)
+    model = models.classifier(model, output=output, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
     return predict(model, x, batch_size).argmin(1)
 
 
@@ -74,15 +78,16 @@ def success(logits: torch.Tensor, y: torch.Tensor, targeted: bool = False) -> to
     return pred == y if targeted else pred != y
 
 
-def prepare(model, x, y, targeted: bool, batch_size: int | None = None,
-            name: str = "y") -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate (model, x, y, targeted, batch_size); return x and int64 labels on x's device.
+def prepare(model, x, y, targeted: bool, batch_size: int | None = None, name: str = "y", *,
+            output=None, loss=None, bounds=None) -> tuple[models.Classifier, torch.Tensor, torch.Tensor]:
+    """Validate (model, x, y, targeted, batch_size); return the model as a Classifier, x and int64 labels.
 
     ``y=None`` is replaced by the model's predictions (an untargeted attack on what the model
-    currently believes); with ``targeted=True`` a target must be given.
+    currently believes); with ``targeted=True`` a target must be given. ``output``, ``loss`` and
+    ``bounds`` are those of :class:`advgen.models.Classifier`; ``x`` must lie inside the bounds.
     """
-    _checks.model(model)
-    _checks.images(x)
+    model = models.classifier(model, output=output, loss=loss, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
     if not isinstance(targeted, bool):
         raise TypeError(f"targeted must be True or False, got {targeted!r}")
     if batch_size is not None:
@@ -90,9 +95,9 @@ def prepare(model, x, y, targeted: bool, batch_size: int | None = None,
     if y is None:
         if targeted:
             raise ValueError(f"{name} must hold the target classes when targeted=True, got None")
-        return x, predict(model, x).argmax(1)
+        return model, x, predict(model, x).argmax(1)
     num_classes = predict(model, x[:1]).shape[1]
-    return x, _checks.labels(y, len(x), num_classes, name).to(x.device)
+    return model, x, _checks.labels(y, len(x), num_classes, name).to(x.device)
 
 
 def check_eps(eps, name: str = "eps") -> float:
@@ -118,32 +123,35 @@ def run(model, x: torch.Tensor, y: torch.Tensor, core: Callable, *, batch_size: 
     step = batch_size or n
     out = []
     chunks = range(0, n, step)
-    with _checks.frozen(model), torch.enable_grad():
+    with _checks.frozen(model), _checks.gradients():
         # a progress bar on a terminal when there is more than one chunk (tqdm hides it otherwise)
         for i in tqdm(chunks, desc="attack", unit="batch", leave=False, disable=None if len(chunks) > 1 else True):
             sl = slice(i, i + step)
-            xb = x[sl].detach().to(dev)
-            out.append(core(model, xb, y[sl].to(dev), *(e[sl].to(dev) for e in extra)).detach())
+            xb = _checks.differentiable(x[sl].detach().to(dev))
+            out.append(core(model, xb, y[sl].to(dev), *(_checks.differentiable(e[sl].to(dev)) for e in extra)).detach())
     adv = torch.cat(out) if len(out) > 1 else out[0]
     return adv.to(device=x.device, dtype=x.dtype)
 
 
-def loss_gradient(model, x: torch.Tensor, y: torch.Tensor, targeted: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(∇ₓ L, logits) with L = Σᵢ CE(f(xᵢ), yᵢ) untargeted and L = −Σᵢ CE(f(xᵢ), tᵢ) targeted.
+def loss_gradient(model: models.Classifier, x: torch.Tensor, y: torch.Tensor,
+                  targeted: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇ₓ L, logits) with L = Σᵢ ℓ(f(xᵢ), yᵢ) untargeted and L = −Σᵢ ℓ(f(xᵢ), tᵢ) targeted.
 
-    Every gradient-sign attack *ascends* L. The logits are those of ``x`` (before any step).
+    ℓ is the model's loss (cross-entropy by default). Every gradient-sign attack *ascends* L.
+    The logits are those of ``x`` (before any step).
     """
+    model = models.classifier(model)
     x = x.detach().requires_grad_(True)
     logits = model(x)
-    loss = F.cross_entropy(logits, y, reduction="sum")
+    loss = model.loss(logits, y).sum()
     (g,) = torch.autograd.grad(-loss if targeted else loss, x)
     return g, logits.detach()
 
 
-def attack_loss(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
-    """Per-image value of the loss the sign-gradient attacks ascend (CE, or −CE towards a target)."""
-    ce = F.cross_entropy(logits, y, reduction="none")
-    return -ce if targeted else ce
+def attack_loss(model: models.Classifier, logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """Per-image value of the loss the attacks ascend (ℓ, or −ℓ towards a target)."""
+    v = model.loss(logits, y)
+    return -v if targeted else v
 
 
 def flat_norm(t: torch.Tensor, p: float = 2) -> torch.Tensor:

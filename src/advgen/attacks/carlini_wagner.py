@@ -23,15 +23,14 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .. import _checks
+from .. import _checks, losses, models
 from . import base
 
 
 def margin(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Tensor:
     """Per image, the distance from success: Z_y − max_{i≠y} Z_i (untargeted), max_{i≠t} Z_i − Z_t (targeted)."""
-    real = logits.gather(1, y[:, None])[:, 0]
-    other = logits.scatter(1, y[:, None], -math.inf).amax(1)
-    return other - real if targeted else real - other
+    m = losses.margin(logits, y)
+    return m if targeted else -m
 
 
 class Adam:
@@ -53,7 +52,8 @@ class Adam:
 def _cw(model, x, y, *, targeted, c, kappa, steps, lr, binary_search_steps, abort_early):
     n = len(x)
     view = (-1,) + (1,) * (x.dim() - 1)
-    w0 = torch.atanh((2 * x - 1) * 0.999999)
+    lo, hi = model.bounds
+    w0 = torch.atanh((2 * (x - lo) / (hi - lo) - 1) * 0.999999)
     const = torch.full((n,), c, dtype=x.dtype, device=x.device)
     lower = torch.zeros_like(const)
     upper = torch.full_like(const, 1e10)
@@ -67,7 +67,7 @@ def _cw(model, x, y, *, targeted, c, kappa, steps, lr, binary_search_steps, abor
         prev = math.inf
         for it in range(steps):
             mod.requires_grad_(True)
-            xa = (torch.tanh(w0 + mod) + 1) / 2
+            xa = lo + (hi - lo) * (torch.tanh(w0 + mod) + 1) / 2
             logits = model(xa)
             l2 = (xa - x).flatten(1).pow(2).sum(1)
             gap = margin(logits, y, targeted)
@@ -93,12 +93,13 @@ def _cw(model, x, y, *, targeted, c, kappa, steps, lr, binary_search_steps, abor
 
 def carlini_wagner_l2(model, x: torch.Tensor, y=None, *, targeted: bool = False, c: float = 1e-2,
                       kappa: float = 0.0, steps: int = 1000, lr: float = 0.01, binary_search_steps: int = 9,
-                      abort_early: bool = True, batch_size: int | None = None) -> torch.Tensor:
+                      abort_early: bool = True, batch_size: int | None = None, bounds=None,
+                      output=None) -> torch.Tensor:
     """Minimal-L2 adversarial examples by the Carlini–Wagner L2 attack.
 
     Args:
-        model: classifier on N×C×H×W images in [0, 1] returning N×K logits (left as found).
-        x: images in [0, 1] (not modified).
+        model: classifier on N×C×H×W images returning N×K logits (or one logit: binary), left as found.
+        x: images inside ``bounds`` (not modified).
         y: true labels, or targets with ``targeted=True``; ``None``: the model's predictions.
         targeted: make class ``y`` win instead of making ``y`` lose.
         c: initial trade-off constant (> 0) of the binary search.
@@ -108,13 +109,15 @@ def carlini_wagner_l2(model, x: torch.Tensor, y=None, *, targeted: bool = False,
         binary_search_steps: rounds of the search over c (1 = fixed c, no search).
         abort_early: stop a round when the loss stalls (as the reference code).
         batch_size: images per optimisation (``None``: all at once).
+        bounds, output: the input range (x' = lo + (hi − lo)·½(tanh w + 1)) and how to find the logits
+            (:class:`advgen.models.Classifier`); the loss is CW's own margin.
     """
     c = base.check_positive(c, "c")
     kappa = _checks.nonneg_float(kappa, "kappa")
     steps = _checks.positive_int(steps, "steps")
     lr = base.check_positive(lr, "lr")
     binary_search_steps = _checks.positive_int(binary_search_steps, "binary_search_steps")
-    x, y = base.prepare(model, x, y, targeted, batch_size)
+    model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, bounds=bounds)
     kw = dict(targeted=targeted, c=c, kappa=kappa, steps=steps, lr=lr, binary_search_steps=binary_search_steps,
               abort_early=bool(abort_early))
     return base.run(model, x, y, lambda m, xb, yb: _cw(m, xb, yb, **kw), batch_size=batch_size)

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import torch
 
-from .. import _checks, distributed
+from .. import _checks, distributed, models
 from . import base
 
 NORMS = ("inf", "2", "rms")
@@ -45,10 +45,10 @@ def distortion(x_adv: torch.Tensor, x: torch.Tensor, norm: str = "2") -> torch.T
     return l2 / math.sqrt(d.shape[1]) if norm == "rms" else l2
 
 
-def confidence(model, x: torch.Tensor, target, *, batch_size: int = 512) -> torch.Tensor:
-    """P(target | x) under ``model`` for each image (softmax of the logits)."""
-    _checks.model(model)
-    _checks.images(x)
+def confidence(model, x: torch.Tensor, target, *, batch_size: int = 512, bounds=None, output=None) -> torch.Tensor:
+    """P(target | x) under ``model`` for each image (softmax of the logits; σ(±z) for a one-logit model)."""
+    model = models.classifier(model, output=output, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
     probs = base.predict(model, x, batch_size).softmax(1)
     t = _checks.labels(target, len(x), probs.shape[1], "target").to(probs.device)
     return probs.gather(1, t[:, None])[:, 0]
@@ -115,7 +115,8 @@ def _name(attack) -> str:
 
 
 def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=None, batch_size: int = 256,
-             name: str | None = None, **kwargs) -> AttackReport | list[AttackReport]:
+             name: str | None = None, output=None, loss=None, bounds=None,
+             **kwargs) -> AttackReport | list[AttackReport]:
     """Run ``attack`` on (x, y) and measure it; a list of ``eps`` gives a robustness curve (a list of reports).
 
     Args:
@@ -127,10 +128,12 @@ def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=No
         eps: ``None`` (the attack's own), a number, or a sequence of numbers.
         batch_size: images per pass, for the attack and the measurements.
         name: label of the attack in the report (default: the function's name).
+        output, loss, bounds: how to read the model's logits, the loss the attack ascends and the input
+            range (:class:`advgen.models.Classifier`); the attack is given the model wrapped with them.
         kwargs: further keyword arguments for the attack (``seed``, ``steps``, ...).
     """
-    _checks.model(model)
-    _checks.images(x)
+    model = models.classifier(model, output=output, loss=loss, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
     _checks.positive_int(batch_size, "batch_size")
     if isinstance(eps, Sequence) and not isinstance(eps, str):
         return [evaluate(model, attack, x, y, target=target, eps=e, batch_size=batch_size, name=name, **kwargs)
@@ -158,11 +161,12 @@ def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=No
 
 
 def measure(model, x: torch.Tensor, x_adv: torch.Tensor, y, *, target=None, name: str = "attack",
-            eps: float | None = None, seconds: float = math.nan, batch_size: int = 256) -> AttackReport:
+            eps: float | None = None, seconds: float = math.nan, batch_size: int = 256, bounds=None,
+            output=None) -> AttackReport:
     """The :class:`AttackReport` of adversarial examples already made (``evaluate`` without running the attack)."""
-    _checks.model(model)
-    _checks.images(x)
-    _checks.images(x_adv, "x_adv")
+    model = models.classifier(model, output=output, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
+    _checks.images(x_adv, "x_adv", bounds=model.bounds)
     if x_adv.shape != x.shape:
         raise ValueError(f"x_adv of shape {tuple(x_adv.shape)} must have the shape of x {tuple(x.shape)}")
     clean = base.predict(model, x, batch_size)
@@ -199,15 +203,13 @@ def transfer_matrix(sources, targets, attack: Callable, x: torch.Tensor, y, *, b
     sources and targets are the same models, is the white-box success rate.
     ``sources`` and ``targets`` are sequences of models or dicts name → model (rows/columns in order).
     """
-    def models(ms, name):
+    def wrapped(ms, name):
         ms = list(ms.values()) if isinstance(ms, Mapping) else list(ms)
         if not ms:
             raise ValueError(f"{name} must hold at least one model")
-        for m in ms:
-            _checks.model(m, name)
-        return ms
+        return [models.classifier(m, name=name) for m in ms]
 
-    sources, targets = models(sources, "sources"), models(targets, "targets")
+    sources, targets = wrapped(sources, "sources"), wrapped(targets, "targets")
     _checks.images(x)
     _checks.positive_int(batch_size, "batch_size")
     preds = [base.predict(t, x, batch_size).argmax(1) for t in targets]

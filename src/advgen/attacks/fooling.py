@@ -43,7 +43,7 @@ def fooling_images(model, target, n: int, *, eps: float = 0.3, steps: int = 1, s
     if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(s, int) and s > 0 for s in shape)):
         raise ValueError(f"shape must be a tuple of positive ints (C, H, W), got {shape!r}")
     x0 = (0.5 + sigma * torch.randn((n, *shape), generator=base.generator(seed))).clamp(0, 1)
-    x0, target = base.prepare(model, x0, target, True, batch_size, name="target")
+    model, x0, target = base.prepare(model, x0, target, True, batch_size, name="target")
     if eps == 0:
         return x0
     return bim(model, x0, target, eps, alpha=eps / steps, steps=steps, targeted=True, batch_size=batch_size)

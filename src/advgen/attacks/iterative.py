@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import _checks
+from .. import _checks, models
 from . import base
 
 
@@ -32,9 +32,10 @@ def default_steps(eps: float) -> int:
 
 def _clip_steps(model, x, y, eps: float, alpha: float, steps: int, targeted: bool, start=None):
     lo, hi = x - eps, x + eps
+    low, high = model.bounds
 
     def update(adv, g):
-        return torch.min(torch.max(adv + alpha * g.sign(), lo), hi).clamp(0, 1)
+        return torch.min(torch.max(adv + alpha * g.sign(), lo), hi).clamp(low, high)
 
     return base.ascend(model, y, x if start is None else start, steps, targeted, update)
 
@@ -47,21 +48,23 @@ def _check(eps, alpha, steps):
 
 
 def bim(model, x: torch.Tensor, y=None, eps: float = 0.1, *, alpha: float = 1 / 255, steps: int | None = None,
-        targeted: bool = False, batch_size: int | None = None) -> torch.Tensor:
+        targeted: bool = False, batch_size: int | None = None, loss=None, bounds=None,
+        output=None) -> torch.Tensor:
     """Basic iterative method (iterative FGSM) in the L∞ ball of radius ``eps`` around ``x``.
 
     Args:
-        model: classifier on N×C×H×W images in [0, 1] returning N×K logits (left as found).
-        x: images in [0, 1] (not modified).
+        model: classifier on N×C×H×W images returning N×K logits (or one logit: binary), left as found.
+        x: images inside ``bounds`` (not modified).
         y: true labels, or targets with ``targeted=True``; ``None``: the model's predictions.
         eps: L∞ radius ≥ 0; ``eps=0`` returns ``x`` unchanged.
         alpha: step size > 0 (the paper: 1/255).
         steps: number of steps; ``None`` is the paper's min(255ε + 4, 1.25 · 255ε).
         targeted: step towards ``y``.
         batch_size: images per pass (``None``: all at once).
+        loss, bounds, output: as in :func:`~advgen.attacks.fgsm` (:class:`advgen.models.Classifier`).
     """
     eps, alpha, steps = _check(eps, alpha, steps)
-    x, y = base.prepare(model, x, y, targeted, batch_size)
+    model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, loss=loss, bounds=bounds)
     if eps == 0:
         return x.clone()
     return base.run(model, x, y, lambda m, xb, yb: _clip_steps(m, xb, yb, eps, alpha, steps, targeted),
@@ -69,10 +72,11 @@ def bim(model, x: torch.Tensor, y=None, eps: float = 0.1, *, alpha: float = 1 / 
 
 
 def iterative_least_likely(model, x: torch.Tensor, eps: float = 0.1, *, alpha: float = 1 / 255,
-                           steps: int | None = None, batch_size: int | None = None) -> torch.Tensor:
+                           steps: int | None = None, batch_size: int | None = None, loss=None, bounds=None,
+                           output=None) -> torch.Tensor:
     """Iterative least-likely class method: targeted BIM towards argminₖ f(x)ₖ of the clean image."""
-    _checks.model(model)
-    _checks.images(x)
+    model = models.classifier(model, output=output, loss=loss, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
     eps, alpha, steps = _check(eps, alpha, steps)
     if eps == 0:
         return x.clone()

@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import _checks
 from . import base
@@ -36,14 +35,15 @@ def _solve(model, x, t, c, max_iter):
 
     def fun(z):
         xa = torch.from_numpy(z).to(device=dev, dtype=dtype).view(shape).requires_grad_(True)
-        loss = (c * (xa - x).flatten(1).pow(2).sum(1)).sum() + F.cross_entropy(model(xa), t, reduction="sum")
+        loss = (c * (xa - x).flatten(1).pow(2).sum(1)).sum() + model.loss(model(xa), t).sum()
         (g,) = torch.autograd.grad(loss, xa)
         return float(loss.detach()), g.detach().cpu().double().numpy().ravel()
 
     z0 = x.detach().cpu().double().numpy().ravel()
-    res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=Bounds(0.0, 1.0),
+    lo, hi = model.bounds
+    res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=Bounds(lo, hi),
                    options={"maxiter": max_iter, "ftol": 0.0, "gtol": 1e-10})
-    return torch.from_numpy(np.clip(res.x, 0, 1)).to(device=dev, dtype=dtype).view(shape)
+    return torch.from_numpy(np.clip(res.x, lo, hi)).to(device=dev, dtype=dtype).view(shape)
 
 
 def _lbfgs(model, x, t, *, c, search_steps, max_iter):
@@ -65,24 +65,28 @@ def _lbfgs(model, x, t, *, c, search_steps, max_iter):
 
 
 def lbfgs(model, x: torch.Tensor, target, *, c: float = 1.0, search_steps: int = 8, max_iter: int = 50,
-          targeted: bool = True, batch_size: int | None = None) -> torch.Tensor:
+          targeted: bool = True, batch_size: int | None = None, loss=None, bounds=None,
+          output=None) -> torch.Tensor:
     """Szegedy et al.'s box-constrained L-BFGS attack towards ``target`` (a class or one per image).
 
     Args:
-        model: classifier on N×C×H×W images in [0, 1] returning N×K logits (left as found).
-        x: images in [0, 1] (not modified).
+        model: classifier on N×C×H×W images returning N×K logits (or one logit: binary), left as found.
+        x: images inside ``bounds`` (not modified).
         target: the class each image must be moved to.
         c: first value (> 0) of the per-image search over the distortion weight c.
         search_steps: rounds of the search over c (each is one L-BFGS-B solve).
         max_iter: L-BFGS-B iterations per solve.
         targeted: must be True (the attack is targeted; the flag exists for the common signature).
         batch_size: images per solve (``None``: all at once).
+        loss, bounds, output: the loss towards the target (CE by default), the box of L-BFGS-B and how to
+            find the logits (:class:`advgen.models.Classifier`).
     """
     if targeted is not True:
         raise ValueError("targeted must be True: the L-BFGS attack moves each image to a given target class")
     c = base.check_positive(c, "c")
     search_steps = _checks.positive_int(search_steps, "search_steps")
     max_iter = _checks.positive_int(max_iter, "max_iter")
-    x, t = base.prepare(model, x, target, True, batch_size, name="target")
+    model, x, t = base.prepare(model, x, target, True, batch_size, name="target", output=output, loss=loss,
+                               bounds=bounds)
     return base.run(model, x, t, lambda m, xb, tb: _lbfgs(m, xb, tb, c=c, search_steps=search_steps,
                                                            max_iter=max_iter), batch_size=batch_size)

@@ -7,7 +7,8 @@ Maximise the loss L over the ε-ball around x by projected steps, from a random 
     xᵏ⁺¹ = clip₀¹( x + Π_ε( xᵏ + α · sign(∇L(xᵏ)) − x ) ),  Π_ε = clamp to [−ε, ε]   (L∞)
     xᵏ⁺¹ = clip₀¹( x + Π_ε( xᵏ + α · ∇L/‖∇L‖₂ − x ) ),  Π_ε(δ) = δ · min(1, ε/‖δ‖₂)  (L2)
 
-with L = CE(f(·), y), or −CE(f(·), t) towards a target t. The L2 random start is
+with L = CE(f(·), y), or −CE(f(·), t) towards a target t (or the ``loss=`` of :mod:`advgen.losses`),
+and clip₀¹ the clip to the input ``bounds`` (ε and α are in their units). The L2 random start is
 δ₀ = ε · u · z/‖z‖, z ~ N(0, I), u ~ U[0, 1] (as torchattacks' ``PGDL2``). The projection acts on
 δ = x' − x (Madry's code and torchattacks' ``PGD``); :func:`~advgen.attacks.bim` clips the iterate.
 
@@ -46,10 +47,11 @@ def start_noise(x: torch.Tensor, eps: float, norm: str, restarts: int, gen) -> t
     return z * (eps * r / n).view(*shape[:2], *([1] * (x.dim() - 1)))
 
 
-def _update(x, eps: float, alpha: float, norm: str):
+def _update(x, eps: float, alpha: float, norm: str, bounds=(0.0, 1.0)):
+    lo, hi = bounds
     if norm == "inf":
         def step(adv, g):
-            return (x + (adv + alpha * g.sign() - x).clamp(-eps, eps)).clamp(0, 1)
+            return (x + (adv + alpha * g.sign() - x).clamp(-eps, eps)).clamp(lo, hi)
     else:
         view = (-1,) + (1,) * (x.dim() - 1)
 
@@ -57,18 +59,19 @@ def _update(x, eps: float, alpha: float, norm: str):
             adv = adv + alpha * g / (base.flat_norm(g) + 1e-10).view(view)
             d = adv - x
             d = d * torch.clamp(eps / base.flat_norm(d), max=1.0).view(view)
-            return (x + d).clamp(0, 1)
+            return (x + d).clamp(lo, hi)
     return step
 
 
 def pgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, alpha: float = 0.01, steps: int = 40,
         norm="inf", random_start: bool = True, restarts: int = 1, targeted: bool = False,
-        seed: base.Seed = None, batch_size: int | None = None) -> torch.Tensor:
+        seed: base.Seed = None, batch_size: int | None = None, loss=None, bounds=None,
+        output=None) -> torch.Tensor:
     """Projected gradient ascent of the cross-entropy in the L∞ or L2 ball of radius ``eps``.
 
     Args:
-        model: classifier on N×C×H×W images in [0, 1] returning N×K logits (left as found).
-        x: images in [0, 1] (not modified).
+        model: classifier on N×C×H×W images returning N×K logits (or one logit: binary), left as found.
+        x: images inside ``bounds`` (not modified).
         y: true labels, or targets with ``targeted=True``; ``None``: the model's predictions.
         eps: radius ≥ 0 of the ball (``eps=0`` returns ``x`` unchanged).
         alpha: step size > 0 (L∞: per pixel; L2: length of the normalised step).
@@ -80,6 +83,8 @@ def pgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, alpha: float = 0.01
         seed: int or ``torch.Generator`` for the random starts; ``None`` uses torch's global RNG.
             The starts are drawn for the whole input up front, so results do not depend on ``batch_size``.
         batch_size: images per pass (``None``: all at once).
+        loss, bounds, output: the loss ascended, the input range and how to find the logits, as in
+            :func:`~advgen.attacks.fgsm` (:class:`advgen.models.Classifier`).
     """
     eps = base.check_eps(eps)
     alpha = base.check_positive(alpha, "alpha")
@@ -91,23 +96,24 @@ def pgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, alpha: float = 0.01
     if restarts > 1 and not random_start:
         raise ValueError(f"restarts={restarts} needs random_start=True: restarts from x itself are all the same")
     gen = base.generator(seed)
-    x, y = base.prepare(model, x, y, targeted, batch_size)
+    model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, loss=loss, bounds=bounds)
     if eps == 0:
         return x.clone()
     starts = start_noise(x, eps, norm, restarts, gen) if random_start else None
+    lo, hi = model.bounds
 
     def core(m, xb, yb, *d0):
-        step = _update(xb, eps, alpha, norm)
+        step = _update(xb, eps, alpha, norm, m.bounds)
         if not d0:
             return base.ascend(m, yb, xb, steps, targeted, step)
         best = best_ok = best_loss = None
         for r in range(restarts):
-            adv = base.ascend(m, yb, (xb + d0[0][:, r]).clamp(0, 1), steps, targeted, step)
+            adv = base.ascend(m, yb, (xb + d0[0][:, r]).clamp(lo, hi), steps, targeted, step)
             if restarts == 1:
                 return adv
             with torch.no_grad():
                 logits = m(adv)
-            ok, loss = base.success(logits, yb, targeted), base.attack_loss(logits, yb, targeted)
+            ok, loss = base.success(logits, yb, targeted), base.attack_loss(m, logits, yb, targeted)
             if best is None:
                 best, best_ok, best_loss = adv, ok, loss
                 continue

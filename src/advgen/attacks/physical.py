@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 import torch.nn.functional as F
 
-from .. import _checks
+from .. import _checks, models
 from . import base
 from .pgd import _update, start_noise
 
@@ -203,42 +203,93 @@ class Transforms:
         return z.view(n, c, h, w)
 
 
-def _check_transforms(transforms) -> Transforms:
-    if not isinstance(transforms, Transforms):
-        raise TypeError(f"transforms must be an advgen.attacks.Transforms, got {type(transforms).__name__}")
-    return transforms
+def _check_transforms(transforms, bounds=(0.0, 1.0)):
+    """A :class:`Transforms`, a callable ``transform(x, generator) -> x'`` or a non-empty list of callables."""
+    if isinstance(transforms, Transforms):
+        if tuple(bounds) != (0.0, 1.0):
+            raise ValueError(f"transforms: a Transforms acts on images in [0, 1], not bounds={bounds}; "
+                             "pass your own transform(x, generator) -> x' callable")
+        return transforms
+    if isinstance(transforms, (list, tuple)) and transforms and all(callable(t) for t in transforms):
+        return list(transforms)
+    if callable(transforms) and not isinstance(transforms, (list, tuple)):
+        return transforms
+    raise TypeError("transforms must be an advgen.attacks.Transforms, a callable transform(x, generator) -> x' "
+                    f"or a non-empty list of them, got {type(transforms).__name__}")
 
 
-def eot_gradient(model, x: torch.Tensor, y: torch.Tensor, transforms: Transforms, params: dict, samples: int,
-                 targeted: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def transform(transforms, x: torch.Tensor, samples: int, generator) -> torch.Tensor:
+    """``samples`` stacked copies of the N images of ``x`` (sample-major), each under a fresh draw.
+
+    A list of callables sends copy s through ``transforms[s mod len]`` (each of them equally often);
+    a user's callable must return a tensor of its input's shape, differentiable in it.
+    """
+    n = len(x)
+    if isinstance(transforms, list):
+        out = torch.cat([draw(transforms, x, generator, s) for s in range(samples)])
+    else:
+        out = _call(transforms, x.repeat(samples, *([1] * (x.dim() - 1))), generator)
+    if out.shape[0] != samples * n:
+        raise ValueError(f"transforms returned {out.shape[0]} images for {samples * n}")
+    return out
+
+
+def draw(transforms, x: torch.Tensor, generator, s: int = 0) -> torch.Tensor:
+    """Draw ``s`` of ``transforms`` on the images ``x``: one fresh transformation per image."""
+    if isinstance(transforms, Transforms):
+        return transforms(x, generator)
+    return _call(transforms[s % len(transforms)] if isinstance(transforms, list) else transforms, x, generator)
+
+
+def _call(fn, x, generator):
+    out = fn(x, generator)
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"transforms must return images of the input's shape {tuple(x.shape)}, got {got}")
+    return out
+
+
+def eot_gradient(model, x: torch.Tensor, y: torch.Tensor, transforms, params: dict | None, samples: int,
+                 targeted: bool, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
     """(∇ₓ Σᵢ (1/S) Σₛ L(f(tₛᵢ(xᵢ)), yᵢ), transformed logits S·N×K) for fixed ``params`` (S·N of them,
-    sample-major: copy s of image i is row s·N + i). L is CE, negated when ``targeted``."""
+    sample-major: copy s of image i is row s·N + i), or fresh draws from a callable when ``params`` is None.
+    L is the model's loss (CE by default), negated when ``targeted``."""
+    model = models.classifier(model)
     x = x.detach().requires_grad_(True)
-    rep = x.repeat(samples, *([1] * (x.dim() - 1)))
-    logits = model(transforms.apply(rep, params))
-    loss = F.cross_entropy(logits, y.repeat(samples), reduction="sum") / samples
+    if params is None:
+        seen = transform(transforms, x, samples, generator)
+    else:
+        seen = transforms.apply(x.repeat(samples, *([1] * (x.dim() - 1))), params)
+    logits = model(seen)
+    loss = model.loss(logits, y.repeat(samples)).sum() / samples
     (g,) = torch.autograd.grad(-loss if targeted else loss, x)
     return g, logits.detach()
 
 
-def eot(model, x: torch.Tensor, y=None, *, transforms: Transforms, eps: float = 0.3, alpha: float = 0.01,
+def eot(model, x: torch.Tensor, y=None, *, transforms, eps: float = 0.3, alpha: float = 0.01,
         steps: int = 40, samples: int = 32, targeted: bool = False, random_start: bool = False,
-        seed: base.Seed = None, batch_size: int | None = None) -> torch.Tensor:
+        seed: base.Seed = None, batch_size: int | None = None, loss=None, bounds=None,
+        output=None) -> torch.Tensor:
     """PGD (L∞) on the expectation of the attack loss over ``transforms`` (Athalye et al. 2018).
 
     Args:
-        model: classifier on N×C×H×W images in [0, 1] returning logits (left as found).
-        x: images in [0, 1] (not modified).
+        model: classifier on N×C×H×W images returning logits (or one logit: binary), left as found.
+        x: images inside ``bounds`` (not modified).
         y: true labels, or targets with ``targeted=True``; ``None``: the model's predictions.
-        transforms: the :class:`Transforms` distribution; fresh draws at every step.
+        transforms: the :class:`Transforms` distribution, or your own differentiable callable
+            ``transform(x, generator) -> x'`` (one fresh random draw per image, drawn from ``generator``),
+            or a list of such callables (copy s of each image goes through ``transforms[s mod len]``);
+            fresh draws at every step.
         eps: L∞ radius ≥ 0.  alpha: step size > 0.  steps: iterations ≥ 1.
         samples: transformations per image per step (S); all S·N copies in one forward pass.
         targeted: move towards ``y``.
         random_start: start from a uniform point of the ε-ball (drawn first, as :func:`pgd`).
         seed: int or generator for the random start and the transformations.
         batch_size: images per pass (the generator is consumed chunk after chunk, so results depend on it).
+        loss, bounds, output: as in :func:`~advgen.attacks.pgd` (:class:`advgen.models.Classifier`).
     """
-    transforms = _check_transforms(transforms)
+    model = models.classifier(model, output=output, loss=loss, bounds=bounds)
+    transforms = _check_transforms(transforms, model.bounds)
     eps = base.check_eps(eps)
     alpha = base.check_positive(alpha, "alpha")
     steps = _checks.positive_int(steps, "steps")
@@ -246,17 +297,18 @@ def eot(model, x: torch.Tensor, y=None, *, transforms: Transforms, eps: float = 
     if not isinstance(random_start, bool):
         raise TypeError(f"random_start must be True or False, got {random_start!r}")
     gen = base.generator(seed)
-    x, y = base.prepare(model, x, y, targeted, batch_size)
+    model, x, y = base.prepare(model, x, y, targeted, batch_size)
     if eps == 0:
         return x.clone()
     starts = start_noise(x, eps, "inf", 1, gen)[0] if random_start else None
+    own = isinstance(transforms, Transforms)
 
     def core(m, xb, yb, *d0):
-        step = _update(xb, eps, alpha, "inf")
-        adv = (xb + d0[0]).clamp(0, 1) if d0 else xb
+        step = _update(xb, eps, alpha, "inf", m.bounds)
+        adv = (xb + d0[0]).clamp(*m.bounds) if d0 else xb
         for _ in range(steps):
-            params = transforms.sample(samples * len(xb), tuple(xb.shape[1:]), gen)
-            g, _ = eot_gradient(m, adv, yb, transforms, params, samples, targeted)
+            params = transforms.sample(samples * len(xb), tuple(xb.shape[1:]), gen) if own else None
+            g, _ = eot_gradient(m, adv, yb, transforms, params, samples, targeted, gen)
             adv = step(adv, g)
         return adv
 
@@ -264,19 +316,19 @@ def eot(model, x: torch.Tensor, y=None, *, transforms: Transforms, eps: float = 
 
 
 @torch.no_grad()
-def transformed_predictions(model, x: torch.Tensor, transforms: Transforms, *, samples: int = 1,
-                            seed: base.Seed = None, batch_size: int = 512) -> torch.Tensor:
+def transformed_predictions(model, x: torch.Tensor, transforms, *, samples: int = 1,
+                            seed: base.Seed = None, batch_size: int = 512, bounds=None, output=None) -> torch.Tensor:
     """Labels of ``samples`` fresh transformations of every image: S×N (sample-major draws)."""
-    transforms = _check_transforms(transforms)
-    _checks.model(model)
-    _checks.images(x)
+    model = models.classifier(model, output=output, bounds=bounds)
+    transforms = _check_transforms(transforms, model.bounds)
+    _checks.images(x, bounds=model.bounds)
     samples = _checks.positive_int(samples, "samples")
     gen = base.generator(seed)
     dev = _checks.device_of(model)
     out = []
     with _checks.frozen(model):
-        for _ in range(samples):
-            t = transforms(x, gen)
+        for s in range(samples):
+            t = draw(transforms, x, gen, s)
             out.append(torch.cat([model(t[i:i + batch_size].to(dev)).argmax(1).cpu()
                                   for i in range(0, len(t), batch_size)]))
     return torch.stack(out)

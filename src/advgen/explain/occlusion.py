@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from .. import _checks
+from .. import _checks, models
 
 SCORES = ("logit", "prob")
 AUTO_CHUNK = 128  # occluded copies per forward when batch_size is None
@@ -48,8 +48,7 @@ def window_masks(h: int, w: int, window, stride) -> tuple[torch.Tensor, tuple[in
 
 
 def _check(model, x, target, window, stride, baseline, batch_size, score):
-    _checks.model(model)
-    _checks.images(x)
+    _checks.images(x, bounds=model.bounds)
     window, stride = _checks.pair(window, "window"), _checks.pair(stride, "stride")
     h, w = x.shape[2:]
     if window[0] > h or window[1] > w:
@@ -66,16 +65,19 @@ def _check(model, x, target, window, stride, baseline, batch_size, score):
         except RuntimeError:
             raise ValueError(f"baseline of shape {tuple(baseline.shape)} does not broadcast to x {tuple(x.shape)}") from None
     else:
-        baseline = torch.full((1,) * x.dim(), _checks.nonneg_float(baseline, "baseline"), dtype=x.dtype).expand(x.shape)
-    if float(baseline.min()) < 0 or float(baseline.max()) > 1:
-        raise ValueError("baseline must have values in [0, 1]")
+        if isinstance(baseline, bool) or not isinstance(baseline, (int, float)):
+            raise TypeError(f"baseline must be a number or a tensor, got {type(baseline).__name__}")
+        baseline = torch.full((1,) * x.dim(), float(baseline), dtype=x.dtype).expand(x.shape)
+    lo, hi = model.bounds
+    if not (float(baseline.min()) >= lo and float(baseline.max()) <= hi):
+        raise ValueError(f"baseline must have values in the bounds [{lo:g}, {hi:g}]")
     return window, stride, baseline
 
 
-def _score(logits: torch.Tensor, target: torch.Tensor, score: str) -> torch.Tensor:
+def _score(model, logits: torch.Tensor, target: torch.Tensor, score: str) -> torch.Tensor:
     if score == "prob":
-        logits = logits.softmax(1)
-    return logits.gather(1, target[:, None])[:, 0]
+        return logits.softmax(1).gather(1, target[:, None])[:, 0]
+    return model.score(logits, target)
 
 
 @torch.inference_mode()
@@ -91,7 +93,7 @@ def occluded_scores(model, x, target, window, stride, baseline, batch_size, scor
     x, baseline, masks = x.to(dev), baseline.to(dev), masks.to(dev)
     logits = _checks.forward(model, x)
     target = logits.argmax(1) if target is None else _checks.labels(target, n, logits.shape[1]).to(dev)
-    clean = _score(logits, target, score)
+    clean = _score(model, logits, target, score)
     differs = (x != baseline).any(1).flatten(1).to(clean.dtype)  # N×HW
     changed = (differs @ masks.flatten(1).T.to(clean.dtype)) > 0  # N×P: the window hides something
     occluded = clean[:, None].repeat(1, masks.shape[0])
@@ -100,35 +102,38 @@ def occluded_scores(model, x, target, window, stride, baseline, batch_size, scor
     for i in range(0, len(images), chunk):
         im, pos = images[i:i + chunk], positions[i:i + chunk]
         xo = torch.where(masks[pos, None], baseline[im], x[im])
-        occluded[im, pos] = _score(model(xo), target[im], score)
+        occluded[im, pos] = _score(model, model(xo), target[im], score)
     return clean, occluded, grid, masks
 
 
 def occlusion(model, x: torch.Tensor, target=None, *, window=(7, 7), stride=(3, 3), baseline=0.0,
-              batch_size: int | None = None, score: str = "logit") -> torch.Tensor:
+              batch_size: int | None = None, score: str = "logit", bounds=None, output=None) -> torch.Tensor:
     """Per-pixel occlusion attribution with the input's shape (Captum ``Occlusion`` semantics).
 
     Args:
-        model: classifier on N×C×H×W images in [0, 1] returning N×K logits.
-        x: images, N×C×H×W in [0, 1].
+        model: classifier on N×C×H×W images returning N×K logits (one logit: binary, class 0 scored −z).
+        x: images, N×C×H×W inside ``bounds`` (default [0, 1]).
         target: class index or one per image; ``None`` uses the predicted class.
         window, stride: occluder size and step in pixels, (h, w) or one int; all channels are occluded.
-        baseline: the occluder's value: a number in [0, 1] or a tensor broadcastable to ``x``.
+        baseline: the occluder's value: a number inside the bounds or a tensor broadcastable to ``x``.
         batch_size: most occluded copies per forward pass (bounds memory; results do not depend on
             it); ``None`` picks ``AUTO_CHUNK``.
         score: ``"logit"`` (Captum's default) or ``"prob"`` (softmax probability).
+        bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
+    model = models.classifier(model, output=output, bounds=bounds)
     window, stride, baseline = _check(model, x, target, window, stride, baseline, batch_size, score)
     with _checks.frozen(model):
         clean, occluded, _, masks = occluded_scores(model, x, target, window, stride, baseline, batch_size, score)
     m = masks.to(clean.dtype).flatten(1)  # P×HW
     attr = ((clean[:, None] - occluded) @ m) / m.sum(0)
-    return attr.view(len(x), 1, *x.shape[2:]).expand(x.shape).contiguous().to(x.device)
+    return attr.view(len(x), 1, *x.shape[2:]).expand(x.shape).contiguous().to(device=x.device, dtype=x.dtype)
 
 
 def occlusion_map(model, x: torch.Tensor, target=None, *, window=(7, 7), stride=(3, 3), baseline=0.0,
-                  batch_size: int | None = None) -> torch.Tensor:
+                  batch_size: int | None = None, bounds=None, output=None) -> torch.Tensor:
     """The Zeiler–Fergus picture: P(target | occluder at each position), N×rows×cols."""
+    model = models.classifier(model, output=output, bounds=bounds)
     window, stride, baseline = _check(model, x, target, window, stride, baseline, batch_size, "prob")
     with _checks.frozen(model):
         _, occluded, grid, _ = occluded_scores(model, x, target, window, stride, baseline, batch_size, "prob")

@@ -13,39 +13,41 @@ from __future__ import annotations
 
 import torch
 
-from .. import _checks
+from .. import _checks, models
 
 
 def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: str | None = "max",
-             batch_size: int = 256) -> torch.Tensor:
+             batch_size: int = 256, bounds=None, output=None) -> torch.Tensor:
     """Gradient of the target logit with respect to the input.
 
     Args:
-        model: a classifier taking N×C×H×W images in [0, 1] and returning N×K logits.
-        x: images, N×C×H×W, float, values in [0, 1].
+        model: a classifier taking N×C×H×W images and returning N×K logits; on a one-logit (binary)
+            model the score of class 1 is the logit z and that of class 0 is −z.
+        x: images, N×C×H×W, float, values inside ``bounds`` (default [0, 1]).
         target: class index, or one per image; ``None`` uses the predicted class.
         abs: take the absolute value of the gradient (as the paper).
         reduce: ``"max"`` over channels (N×1×H×W, as the paper) or ``None`` (the input's shape).
         batch_size: images per backward pass, bounding memory.
+        bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
-    _checks.model(model)
-    _checks.images(x)
+    model = models.classifier(model, output=output, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
     _checks.choice(reduce, "reduce", ("max", None))
     _checks.positive_int(batch_size, "batch_size")
     dev = _checks.device_of(model)
     grads = []
     with _checks.evaluating(model):  # autograd.grad w.r.t. the input only: parameters' .grad stay untouched
         for i in range(0, len(x), batch_size):
-            xb = (x if len(x) <= batch_size else x[i:i + batch_size]).detach().to(dev).requires_grad_(True)
-            with torch.enable_grad():
+            with _checks.gradients():
+                xb = (x if len(x) <= batch_size else x[i:i + batch_size]).detach().to(dev)
+                xb = _checks.differentiable(xb).requires_grad_(True)
                 out = _checks.forward(model, xb)
                 if i == 0 and target is not None:
                     target = _checks.labels(target, len(x), out.shape[1]).to(dev)
                 t = out.argmax(1) if target is None else target[i:i + batch_size]
-                pick = torch.zeros_like(out).scatter_(1, t[:, None], 1.0)  # ∂(Σ_n S_t(n)(x_n))/∂out
-                (g,) = torch.autograd.grad(out, xb, grad_outputs=pick)
+                (g,) = torch.autograd.grad(model.score(out, t).sum(), xb)  # ∂(Σ_n S_t(n)(x_n))/∂x
             grads.append(g)
-    g = grads[0] if len(grads) == 1 else torch.cat(grads)
+    g = (grads[0] if len(grads) == 1 else torch.cat(grads)).to(x.dtype)
     if abs:
         g = g.abs_()
     if reduce == "max":
