@@ -15,8 +15,17 @@ The reference implementation's tricks, all here:
 - the "skip" hourglass (:class:`advgen.nets.SkipUNet`) with 32 uniform-noise input maps
   z ~ U(0, 1/10);
 - a fresh perturbation each step, z + σ_z·ε with ε ~ N(0, I) (``input_noise``, 1/30 in the paper);
-- the output reported is an exponential moving average of the outputs, x̄ ← ρ·x̄ + (1−ρ)·f_θ(z)
-  (``ema`` ρ = 0.99);
+- the output reported is an exponential moving average of the outputs (``ema`` ρ = 0.99),
+  bias-corrected as Adam's moments (Kingma & Ba 2015, §3): with x_t the output of the t-th
+  (accepted) step,
+
+      m_t = ρ·m_{t−1} + (1−ρ)·x_t,   m_0 = 0,        x̄_t = m_t / (1 − ρ^t),
+
+  i.e. x̄_t = Σ_{i≤t} ρ^{t−i}·x_i / Σ_{i≤t} ρ^{t−i}, the weighted average with weights exactly
+  summing to one. It is computed in the equivalent form x̄_t = x̄_{t−1} + w_t·(x_t − x̄_{t−1}) with
+  w_t = (1−ρ)/(1−ρ^t) (w_1 = 1, so x̄_1 = x_1; a constant output is averaged to itself exactly).
+  The uncorrected x̄ ← ρ·x̄ + (1−ρ)·x started from x̄_1 = x_1 (the reference code's) keeps weight
+  ρ^{t−1} on the first, untrained output (0.37 after 100 steps) and lags far behind on short runs;
 - backtracking: when the fit to the observation drops by more than 5 dB PSNR in one step
   (Adam occasionally jumps), the weights go back to the last good step.
 
@@ -45,20 +54,27 @@ class DIPStep:
 
     step: int
     loss: float
-    output: torch.Tensor  # f_θ(z) of this step, 1×C×H×W
-    average: torch.Tensor  # the exponential moving average of the outputs
-    psnr_observed: float  # A(output) against y (over observed pixels)
-    psnr_truth: float | None  # output against ``truth`` when given
-    psnr_truth_average: float | None
+    output: torch.Tensor  # the raw output f_θ(z) of this step, 1×C×H×W
+    average: torch.Tensor  # the bias-corrected exponential moving average of the outputs up to this step
+    psnr_observed: float  # raw: A(output) against y (over observed pixels)
+    psnr_truth: float | None  # raw: output against ``truth`` when given
+    psnr_truth_average: float | None  # averaged: average against ``truth`` when given
+    psnr_observed_average: float | None = None  # averaged: A(average) against y (over observed pixels)
 
 
 @dataclass
 class DIPResult:
-    """The restoration (``image``: the averaged output), the last raw output, and per-step curves."""
+    """The restoration (``image``: the averaged output), the last raw output, and per-step curves.
+
+    ``history`` holds one list per :class:`DIPStep` number, one entry per accepted step: ``step``,
+    ``loss``, and the PSNR of the raw output (``psnr_observed``, ``psnr_truth``) and of the averaged
+    output (``psnr_observed_average``, ``psnr_truth_average``); the ``truth`` ones are ``None``
+    without a truth.
+    """
 
     image: torch.Tensor
     output: torch.Tensor
-    history: dict = field(default_factory=dict)  # step, loss, psnr_observed, psnr_truth, psnr_truth_average
+    history: dict = field(default_factory=dict)
     backtracks: int = 0
     seconds: float = 0.0
 
@@ -102,7 +118,8 @@ def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tens
         steps: Adam steps — the regulariser; too many fit the noise.
         lr: Adam's learning rate.
         input_noise: standard deviation of the fresh noise added to z each step (0 = fixed input).
-        ema: weight ρ of the moving average of outputs (0 = report the last output).
+        ema: weight ρ of the bias-corrected moving average of the outputs, x̄_t = m_t / (1 − ρ^t) with
+            m_t = ρ·m_{t−1} + (1−ρ)·x_t, m_0 = 0, over the accepted steps (0 = report the last output).
         backtrack: roll back to the last good weights when the fit to the observation drops by more
             than 5 dB in one step (``True``), by more than this many dB (a number), or never (``False``).
         truth: the clean image, if known: only for the progress bar and the history.
@@ -161,8 +178,9 @@ def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tens
         d = (observe(x) - y) ** 2
         return (d * mask).sum() / mask.sum() if mask is not None else d.mean()
 
-    history = {k: [] for k in ("step", "loss", "psnr_observed", "psnr_truth", "psnr_truth_average")}
-    average, last_good, last_psnr, backtracks = None, None, None, 0
+    history = {k: [] for k in ("step", "loss", "psnr_observed", "psnr_truth", "psnr_truth_average",
+                               "psnr_observed_average")}
+    average, accepted, last_good, last_psnr, backtracks = None, 0, None, None, 0
     start = time.perf_counter()
     bar = tqdm(range(steps), desc=f"DIP {task}", disable=not progress, leave=False)
     net.train()
@@ -184,13 +202,17 @@ def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tens
             last_good = [p.detach().clone() for p in net.parameters()]
             last_psnr = p_obs
         opt.step()
-        average = out if average is None or ema == 0 else ema * average + (1 - ema) * out
+        # bias-corrected EMA: x̄_t = x̄_{t−1} + w_t·(x_t − x̄_{t−1}), w_t = (1−ρ)/(1−ρ^t) ≡ m_t / (1 − ρ^t)
+        accepted += 1
+        weight = (1 - ema) / (1 - ema ** accepted)
+        average = out if average is None or weight == 1 else torch.lerp(average, out, weight)
         p_true = psnr(out, truth) if truth is not None else None
         p_avg = psnr(average, truth) if truth is not None else None
-        for k, v in zip(history, (step, float(loss.detach()), p_obs, p_true, p_avg)):
+        p_obs_avg = psnr(observe(average), y, mask)
+        for k, v in zip(history, (step, float(loss.detach()), p_obs, p_true, p_avg, p_obs_avg)):
             history[k].append(v)
         stop = callback is not None and bool(callback(DIPStep(step, float(loss.detach()), out, average, p_obs,
-                                                              p_true, p_avg)))
+                                                              p_true, p_avg, p_obs_avg)))
         if progress and (step % 10 == 0 or stop or step == steps - 1):
             post = {"obs": f"{p_obs:.2f}dB"}
             if truth is not None:
