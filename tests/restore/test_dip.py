@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from advgen import cli
 from advgen.nets.skip_unet import SkipUNet
 from advgen.restore import deep_image_prior, psnr
 
@@ -112,6 +113,13 @@ def test_short_run_average_is_not_far_below_the_raw_output():
         y = (x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
         h = deep_image_prior(y, steps=100, truth=x, seed=seed, **TINY).history
         assert h["psnr_truth_average"][-1] > h["psnr_truth"][-1] - 2, seed
+
+
+def test_cli_reports_the_averaged_and_the_raw_output(tmp_path, capsys):
+    assert cli.main(["restore", "chelsea", "--task", "denoise", "--method", "dip", "--size", "16", "--steps", "3",
+                     "--channels", "4", "--depth", "2", "--out", str(tmp_path / "r.png")]) == 0
+    text = capsys.readouterr().out
+    assert "dB (averaged output, written; last raw output " in text
 
 
 def test_callback_sees_steps_and_can_stop():

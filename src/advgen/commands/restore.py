@@ -116,11 +116,13 @@ def restore_(args) -> int:
             mask = (_crop(_read(args.mask).mean(1, keepdim=True), m, "--mask") > 0.5).float()
     if mask is not None:
         mask = _fit_mask(mask, y)
+    raw = None  # DIP: the last raw output, beside the averaged one written out
     if args.method == "dip":
         task = {"sr": "super_resolution"}.get(args.task, args.task)
-        out = restore.deep_image_prior(y, task=task, mask=mask, factor=args.factor, depth=args.depth,
-                                       channels=args.channels, steps=args.steps, truth=truth, seed=args.seed,
-                                       device=args.device).image
+        r = restore.deep_image_prior(y, task=task, mask=mask, factor=args.factor, depth=args.depth,
+                                     channels=args.channels, steps=args.steps, truth=truth, seed=args.seed,
+                                     device=args.device)
+        out, raw = r.image, r.output
     elif args.task == "denoise":
         out = restore.denoise(y, args.method)
     elif args.task == "inpaint":
@@ -132,8 +134,11 @@ def restore_(args) -> int:
         from ..metrics.image import psnr
 
         shown = torch.nn.functional.interpolate(y, size=truth.shape[-2:], mode="nearest") if args.task == "sr" else y
-        print(f"PSNR against the clean image: corrupted {float(psnr(shown, truth)[0]):.2f} dB, "
-              f"{args.method} {float(psnr(out.clamp(0, 1), truth)[0]):.2f} dB")
+        line = (f"PSNR against the clean image: corrupted {float(psnr(shown, truth)[0]):.2f} dB, "
+                f"{args.method} {float(psnr(out.clamp(0, 1), truth)[0]):.2f} dB")
+        if raw is not None:
+            line += f" (averaged output, written; last raw output {float(psnr(raw.clamp(0, 1), truth)[0]):.2f} dB)"
+        print(line)
     print(f"wrote {args.out}")
     return 0
 

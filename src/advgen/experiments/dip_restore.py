@@ -4,9 +4,10 @@
 Each photo (astronaut, chelsea, coffee) is centre-cropped to a square and area-downscaled to
 ``size`` px. Corruptions: Gaussian noise σ = 25/255 (clipped to [0, 1]); 50% of pixels missing
 at random (and, on the first photo, a text overlay); ×4 Lanczos-3 downsampling (Pillow's
-LANCZOS, :func:`advgen.restore.downsample`). The DIP number reported is the exponential average
-of the outputs at the *last* step — no peeking at the truth to stop early; the curves show what
-an oracle stop would have given.
+LANCZOS, :func:`advgen.restore.downsample`). The DIP number reported (``*_dip``) is the
+bias-corrected exponential average of the outputs at the *last* step — no peeking at the truth to
+stop early; ``*_dip_raw`` is the last raw output's; ``*_dip_peak`` and ``*_dip_raw_peak`` are the
+best over the steps of each (what an oracle stop would have given), as the curves show.
 """
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ def _psnr(x, truth) -> float:
     return float(image_metrics.psnr(x.clamp(0, 1), truth)[0])
 
 
+def _raw(r, truth, key: str) -> dict:
+    """Beside ``{key}_dip`` (the averaged output): the peaks of the averaged and the raw output over the
+    steps, and the last raw output's PSNR."""
+    return {f"{key}_dip_peak": max(r.history["psnr_truth_average"]), f"{key}_dip_raw": _psnr(r.output, truth),
+            f"{key}_dip_raw_peak": max(r.history["psnr_truth"])}
+
+
 def _curves(ctx, runs: dict, filename: str, what: str) -> None:
     every = max(1, len(next(iter(runs.values())).history["step"]) // 60)
     steps = next(iter(runs.values())).history["step"][::every]
@@ -64,9 +72,9 @@ def _curves(ctx, runs: dict, filename: str, what: str) -> None:
     for line in fig.axes[0].lines:
         line.set_marker("")
     fig.axes[0].legend(fontsize=7)
-    ctx.figure(fig, filename, "PSNR against the clean photo of the raw output f(z) and of its exponential average, "
-                              "every step. Where the curve peaks and falls, the net has started to fit the "
-                              "corruption: the step count is the regulariser (early stopping).")
+    ctx.figure(fig, filename, "PSNR against the clean photo of the raw output f(z) and of its (bias-corrected) "
+                              "exponential average, every step. Where the curve peaks and falls, the net has "
+                              "started to fit the corruption: the step count is the regulariser (early stopping).")
 
 
 def _grid(ctx, rows: list[tuple[str, list[tuple[str, torch.Tensor]]]], filename: str, caption: str) -> None:
@@ -102,7 +110,7 @@ def dip_denoise(ctx):
         rows.append((name, [(f"noisy {scores['noisy']:.2f}", y), *[(f"{m} {scores[m]:.2f}", o) for m, o in outs.items()],
                             (f"DIP {scores['dip']:.2f}", r.image), ("truth", x)]))
         metrics.update({f"{name}_{k}": v for k, v in scores.items()})
-        metrics[f"{name}_dip_peak"] = max(r.history["psnr_truth_average"])
+        metrics.update(_raw(r, x, name))
         metrics[f"{name}_dip_seconds"] = r.seconds
     _rows_summary(ctx, "PSNR (dB) against the clean photo", ["noisy", *restore.DENOISERS, "DIP"], table)
     _grid(ctx, rows, "denoise.png", "Noisy (σ = 25/255), scikit-image's TV / wavelet / NLM, the deep image prior "
@@ -157,7 +165,7 @@ def dip_inpaint(ctx):
         metrics[f"{key}_biharmonic_missing"] = restore.psnr(bh.clamp(0, 1), x, hole)
         metrics[f"{key}_dip_missing"] = restore.psnr(r.image.clamp(0, 1), x, hole)
         metrics[f"{key}_dip_observed"] = restore.psnr(r.image.clamp(0, 1), x, mask)
-        metrics[f"{key}_dip_peak"] = max(r.history["psnr_truth_average"])
+        metrics.update(_raw(r, x, key))
         metrics[f"{key}_dip_seconds"] = r.seconds
     _rows_summary(ctx, "PSNR (dB) against the clean photo", ["masked", "biharmonic", "DIP"], table)
     _grid(ctx, rows, "inpaint.png", "Observed pixels (missing = black), scikit-image's biharmonic inpainting, the "
@@ -199,7 +207,7 @@ def dip_super_resolution(ctx):
         rows.append((name, [(f"×{factor} input", nearest), (f"bicubic {scores['bicubic']:.2f}", bic),
                             (f"DIP {scores['dip']:.2f}", r.image), ("truth", x)]))
         metrics.update({f"{name}_{k}": v for k, v in scores.items()})
-        metrics[f"{name}_dip_peak"] = max(r.history["psnr_truth_average"])
+        metrics.update(_raw(r, x, name))
         metrics[f"{name}_dip_seconds"] = r.seconds
     ctx.table("PSNR (dB) against the clean photo", ["photo", "bicubic", "DIP", "DIP − bicubic (dB)"],
               [[p, round(v[0], 2), round(v[2], 2), round(v[2] - v[0], 2)] for p, v in table])
