@@ -11,8 +11,10 @@ by less than ``tol``.
 The estimator follows ``sklearn.mixture.GaussianMixture`` argument for argument (``weights_init``,
 ``means_init``, ``precisions_init``, ``init_params``, ``n_init``, ``warm_start``, the
 ``ConvergenceWarning``, ``bic``/``aic``) and, for the same ``random_state`` or the same initial
-parameters, follows the same EM path to the same log-likelihood. The difference is the engine:
-one vectorised torch float64 computation over all components instead of a Python loop over them.
+parameters, follows the same EM path to the same log-likelihood. It is a scikit-learn estimator
+(``BaseEstimator``, ``DensityMixin``): ``clone``, ``get_params``/``set_params``, ``Pipeline`` and
+``GridSearchCV`` (scored by the mean log-likelihood) work. The difference is the engine: one
+vectorised torch float64 computation over all components instead of a Python loop over them.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from .. import _checks
 from .gaussian import (COVARIANCE_TYPES, DTYPE, _scale, as_data, covariances_from_precision_cholesky,
@@ -30,23 +34,20 @@ from .gaussian import (COVARIANCE_TYPES, DTYPE, _scale, as_data, covariances_fro
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
-try:
-    from sklearn.exceptions import ConvergenceWarning
-except ImportError:  # pragma: no cover - scikit-learn is a dependency
-    class ConvergenceWarning(UserWarning):
-        pass
 
-
-class GaussianMixture:
-    """A mixture of ``n_components`` Gaussians fitted by EM; scikit-learn's estimator manner.
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """A mixture of ``n_components`` Gaussians fitted by EM; a scikit-learn estimator.
 
     >>> gm = GaussianMixture(25, random_state=0).fit(X)
     >>> gm.score(X), gm.bic(X), gm.predict(X[:5])
     >>> Xs, labels = gm.sample(1000)
+    >>> GridSearchCV(GaussianMixture(), {"n_components": [1, 2, 4]}).fit(X)   # held-out log-likelihood
 
     ``init_params``: ``"kmeans"`` (responsibilities from one k-means run, as scikit-learn),
     ``"k-means++"``, ``"random"`` (uniform responsibilities, normalised) or ``"random_from_data"``.
-    ``init`` is accepted as a short alias of ``init_params``.
+    ``init`` is a short alias of ``init_params``, stored as given (scikit-learn's rule: ``__init__``
+    only stores its arguments) and resolved in ``fit``: when ``init`` is set it is used; setting both
+    to different values is a ValueError unless ``init_params`` is left at its default.
     """
 
     def __init__(self, n_components: int = 1, *, covariance_type: str = "full", tol: float = 1e-3,
@@ -59,18 +60,28 @@ class GaussianMixture:
         self.reg_covar = reg_covar
         self.max_iter = max_iter
         self.n_init = n_init
-        self.init_params = init if init is not None else init_params
+        self.init_params = init_params
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
         self.random_state = random_state
         self.warm_start = warm_start
+        self.init = init
 
     # ---------------------------------------------------------------- checks
+    def _resolve_init(self) -> str:
+        """``init`` (the alias) if given, else ``init_params``; checked against INIT_PARAMS."""
+        if self.init is None:
+            return _checks.choice(self.init_params, "init_params", INIT_PARAMS)
+        if self.init_params != "kmeans" and self.init_params != self.init:  # "kmeans": the default
+            raise ValueError(f"init is an alias of init_params; got both, and they differ: init={self.init!r}, "
+                             f"init_params={self.init_params!r}. Set only one")
+        return _checks.choice(self.init, "init (the alias of init_params)", INIT_PARAMS)
+
     def _check_parameters(self, d: int) -> None:
         k = _checks.positive_int(self.n_components, "n_components")
         _checks.choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        _checks.choice(self.init_params, "init_params", INIT_PARAMS)
+        self._init_params = self._resolve_init()
         _checks.nonneg_float(self.tol, "tol")
         _checks.nonneg_float(self.reg_covar, "reg_covar")
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 0:
@@ -106,15 +117,15 @@ class GaussianMixture:
     def _initial_resp(self, X: torch.Tensor, rng: np.random.RandomState) -> torch.Tensor:
         n, k = len(X), self.n_components
         resp = torch.zeros(n, k, dtype=DTYPE)
-        if self.init_params == "kmeans":
+        if self._init_params == "kmeans":
             from sklearn.cluster import KMeans
 
             labels = KMeans(n_clusters=k, n_init=1, random_state=rng).fit(X.numpy()).labels_
             resp[torch.arange(n), torch.as_tensor(labels, dtype=torch.long)] = 1
-        elif self.init_params == "random":
+        elif self._init_params == "random":
             resp = torch.as_tensor(rng.uniform(size=(n, k)))
             resp /= resp.sum(1, keepdim=True)
-        elif self.init_params == "random_from_data":
+        elif self._init_params == "random_from_data":
             idx = rng.choice(n, size=k, replace=False)
             resp[torch.as_tensor(idx), torch.arange(k)] = 1
         else:
@@ -204,9 +215,12 @@ class GaussianMixture:
         self.covariances_ = covariances_from_precision_cholesky(self._pc, ct).numpy()
 
     # ---------------------------------------------------------------- inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_means"):  # NotFittedError is a ValueError (and an AttributeError)
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first")
+
     def _data(self, X) -> torch.Tensor:
-        if not hasattr(self, "_means"):
-            raise ValueError("this GaussianMixture is not fitted yet; call fit(X) first")
+        self._check_fitted()
         return as_data(X, "X", n_features=self.n_features_in_)
 
     def score_samples(self, X) -> np.ndarray:
@@ -226,8 +240,7 @@ class GaussianMixture:
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """``n_samples`` draws and their component labels (sorted by component, as scikit-learn)."""
-        if not hasattr(self, "_means"):
-            raise ValueError("this GaussianMixture is not fitted yet; call fit(X) first")
+        self._check_fitted()
         _checks.positive_int(n_samples, "n_samples")
         rng = rng_from(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_ / self.weights_.sum())
@@ -248,6 +261,3 @@ class GaussianMixture:
         """Akaike information criterion: -2 log L + 2 p (lower is better)."""
         t = self._data(X)
         return -2 * self.score(t) * len(t) + 2 * self._n_parameters()
-
-    def __repr__(self) -> str:
-        return f"GaussianMixture(n_components={self.n_components}, covariance_type={self.covariance_type!r})"
