@@ -87,19 +87,20 @@ def test_n_init_keeps_the_best(grid):
     assert three.lower_bound_ >= one.lower_bound_ - 1e-12
 
 
-@pytest.mark.parametrize("ct", ["full", "diag", "spherical"])
+@pytest.mark.parametrize("ct", ["full", "tied", "diag", "spherical"])
 def test_gaussian_closed_form(ct):
     rng = np.random.RandomState(0)
     X = rng.randn(500, 3) @ np.array([[2.0, 0, 0], [0.5, 1, 0], [0, 0.3, 0.5]]) + [1, -2, 3]
     g = Gaussian(covariance_type=ct, reg_covar=0).fit(X)
     np.testing.assert_allclose(g.mean_, X.mean(0), rtol=1e-12)
     cov = np.cov(X.T, bias=True)
-    want = {"full": cov, "diag": np.diag(cov), "spherical": np.diag(cov).mean()}[ct]
+    want = {"full": cov, "tied": cov, "diag": np.diag(cov), "spherical": np.diag(cov).mean()}[ct]
     np.testing.assert_allclose(g.covariance_, want, rtol=1e-10)
-    full = {"full": cov, "diag": np.diag(np.diag(cov)), "spherical": np.eye(3) * np.diag(cov).mean()}[ct]
+    full = {"full": cov, "tied": cov, "diag": np.diag(np.diag(cov)), "spherical": np.eye(3) * np.diag(cov).mean()}[ct]
     np.testing.assert_allclose(g.score_samples(X[:20]), multivariate_normal(X.mean(0), full).logpdf(X[:20]),
                                rtol=1e-10)
-    assert g.bic(X) == pytest.approx(-2 * g.score(X) * 500 + {"full": 9, "diag": 6, "spherical": 4}[ct] * np.log(500))
+    n_par = {"full": 9, "tied": 9, "diag": 6, "spherical": 4}[ct]
+    assert g.bic(X) == pytest.approx(-2 * g.score(X) * 500 + n_par * np.log(500))
 
 
 def test_sampling_is_seeded_and_has_the_right_moments(grid):

@@ -9,8 +9,9 @@ computed in float64 with torch, vectorised over samples and components, through 
 Cholesky factor ``P`` of the precision (``P P^T = Sigma^-1``), as scikit-learn does:
 the Mahalanobis term is ``||(x - mu)^T P||^2`` and ``log det Sigma^-1 = 2 sum log diag P``.
 
-Covariance types (scikit-learn's names): ``full`` (k×d×d), ``diag`` (k×d), ``spherical`` (k,).
-A small ``reg_covar`` is added to the diagonal so the covariance stays positive definite.
+Covariance types (scikit-learn's names): ``full`` (k×d×d), ``tied`` (one d×d matrix shared by all
+components), ``diag`` (k×d), ``spherical`` (k,). A small ``reg_covar`` is added to the diagonal so
+the covariance stays positive definite. For a single Gaussian ``tied`` and ``full`` coincide.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import torch
 
 from .. import _checks
 
-COVARIANCE_TYPES = ("full", "diag", "spherical")
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 DTYPE = torch.float64
 
 
@@ -63,9 +64,18 @@ def _outer(X: torch.Tensor) -> torch.Tensor:
 
 
 def estimate_parameters(X: torch.Tensor, resp: torch.Tensor, reg_covar: float, covariance_type: str):
-    """Weighted maximum likelihood: (nk, means, covariances) from responsibilities ``resp`` (n×k)."""
+    """Weighted maximum likelihood: (nk, means, covariances) from responsibilities ``resp`` (n×k).
+
+    ``tied`` (scikit-learn's ``_estimate_gaussian_covariances_tied``): the pooled within-component
+    scatter, Sigma = sum_k sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / n + reg_covar I
+    = (X^T X - sum_k n_k mu_k mu_k^T) / sum_k n_k + reg_covar I, since sum_k r_ik = 1.
+    """
     nk = resp.sum(0) + 10 * torch.finfo(resp.dtype).eps
     means = (resp.T @ X) / nk[:, None]
+    if covariance_type == "tied":
+        cov = (X.T @ X - (nk[:, None] * means).T @ means) / nk.sum()
+        cov.diagonal().add_(reg_covar)
+        return nk, means, cov
     if covariance_type == "full":
         d = X.shape[1]
         if d <= SMALL_D:  # one GEMM: E_k[x x^T] - mu_k mu_k^T
@@ -87,8 +97,8 @@ _ILL_DEFINED = ("Fitting the mixture model failed because some components have i
 
 
 def precision_cholesky(cov: torch.Tensor, covariance_type: str) -> torch.Tensor:
-    """The Cholesky factor of the precision from covariances (full) or 1/sqrt(variances)."""
-    if covariance_type == "full":
+    """The Cholesky factor of the precision from covariances (full, tied) or 1/sqrt(variances)."""
+    if covariance_type in ("full", "tied"):
         L, info = torch.linalg.cholesky_ex(cov)
         if bool((info != 0).any()):
             raise ValueError(_ILL_DEFINED)
@@ -100,20 +110,20 @@ def precision_cholesky(cov: torch.Tensor, covariance_type: str) -> torch.Tensor:
 
 
 def precision_cholesky_from_precisions(prec: torch.Tensor, covariance_type: str) -> torch.Tensor:
-    if covariance_type == "full":
+    if covariance_type in ("full", "tied"):
         return torch.linalg.cholesky(prec)
     return prec.sqrt()
 
 
 def covariances_from_precision_cholesky(pc: torch.Tensor, covariance_type: str) -> torch.Tensor:
-    if covariance_type == "full":
+    if covariance_type in ("full", "tied"):
         prec = pc @ pc.mT
         return torch.linalg.inv(prec)
     return 1.0 / pc**2
 
 
 def precisions_from_cholesky(pc: torch.Tensor, covariance_type: str) -> torch.Tensor:
-    return pc @ pc.mT if covariance_type == "full" else pc**2
+    return pc @ pc.mT if covariance_type in ("full", "tied") else pc**2
 
 
 def log_gaussian(X: torch.Tensor, means: torch.Tensor, pc: torch.Tensor, covariance_type: str,
@@ -133,6 +143,15 @@ def log_gaussian(X: torch.Tensor, means: torch.Tensor, pc: torch.Tensor, covaria
             return torch.cat([_outer(X), X, torch.ones(n, 1, dtype=X.dtype)], 1) @ W.T
         y = torch.einsum("nd,kde->nke", X, pc) - torch.einsum("kd,kde->ke", means, pc)[None]
         return -0.5 * (y * y).sum(-1) + log_det
+    if covariance_type == "tied":
+        # One P for all k: ||(x - mu_k)^T P||^2 = ||y||^2 - 2 y.m_k + ||m_k||^2 with y = (x - c)^T P,
+        # m_k = (mu_k - c)^T P: two GEMMs (n×d by d×d, n×d by d×k), no n×k×d tensor. Centring at c (the mean
+        # of the means) keeps the expansion free of cancellation for data far from the origin.
+        c = means.mean(0)
+        y, m = (X - c) @ pc, (means - c) @ pc
+        maha = ((y * y).sum(1, keepdim=True) - 2 * (y @ m.T) + (m * m).sum(1)).clamp_(min=0)
+        out = -0.5 * maha + (pc.diagonal().log().sum() + const)
+        return out if offset is None else out + offset
     if covariance_type == "diag":
         log_det = pc.log().sum(-1)
         maha = (((X[:, None] - means[None]) * pc[None]) ** 2).sum(-1)
@@ -144,7 +163,7 @@ def log_gaussian(X: torch.Tensor, means: torch.Tensor, pc: torch.Tensor, covaria
 
 
 def n_parameters(k: int, d: int, covariance_type: str) -> int:
-    cov = {"full": k * d * (d + 1) / 2, "diag": k * d, "spherical": k}[covariance_type]
+    cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d, "spherical": k}[covariance_type]
     return int(cov + k * d + k - 1)
 
 
@@ -182,9 +201,10 @@ class Gaussian:
                                             self.covariance_type)
         self._means, self._pc = means, precision_cholesky(cov, self.covariance_type)
         self.n_features_in_ = t.shape[1]
+        one = (lambda a: a) if self.covariance_type == "tied" else (lambda a: a[0])  # tied: no k axis
         self.mean_ = means[0].numpy()
-        self.covariance_ = cov[0].numpy()
-        self.precision_ = precisions_from_cholesky(self._pc, self.covariance_type)[0].numpy()
+        self.covariance_ = one(cov).numpy()
+        self.precision_ = one(precisions_from_cholesky(self._pc, self.covariance_type)).numpy()
         return self
 
     def _check_fitted(self):
@@ -207,7 +227,8 @@ class Gaussian:
         _checks.positive_int(n_samples, "n_samples")
         g = torch_generator(rng_from(self.random_state))
         eps = torch.randn(n_samples, self.n_features_in_, generator=g, dtype=DTYPE)
-        return (self._means[0] + _scale(eps, self._pc[:1], self.covariance_type)[:, 0]).numpy()
+        pc = self._pc if self.covariance_type == "tied" else self._pc[:1]
+        return (self._means[0] + _scale(eps, pc, self.covariance_type)[:, 0]).numpy()
 
     def bic(self, X) -> float:
         t = as_data(X, "X", n_features=getattr(self, "n_features_in_", None))
@@ -215,8 +236,10 @@ class Gaussian:
 
 
 def _scale(eps: torch.Tensor, pc: torch.Tensor, covariance_type: str) -> torch.Tensor:
-    """Map standard normal noise (n×d) to N(0, Sigma_k) for every k (n×k×d): x = L eps with
-    L = P^-T the Cholesky factor of Sigma = (P P^T)^-1."""
+    """Map standard normal noise (n×d) to N(0, Sigma_k) for every k (n×k×d; n×1×d for ``tied``,
+    whose one Sigma serves every k): x = L eps with L = P^-T the Cholesky factor of Sigma = (P P^T)^-1."""
     if covariance_type == "full":
         return torch.einsum("kde,ne->nkd", torch.linalg.inv(pc.mT), eps)
+    if covariance_type == "tied":
+        return (eps @ torch.linalg.inv(pc.mT).mT)[:, None, :]
     return eps[:, None, :] / (pc[None, :, None] if covariance_type == "spherical" else pc[None])

@@ -5,7 +5,10 @@
 E step: responsibilities r_ik = pi_k N(x_i; mu_k, Sigma_k) / p(x_i), computed in log space
 (log-sum-exp). M step: the weighted maximum likelihood pi_k = n_k / n, mu_k = sum_i r_ik x_i / n_k,
 Sigma_k = sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / n_k + reg_covar I with n_k = sum_i r_ik.
-Each EM iteration cannot decrease the average log-likelihood; iterations stop when it changes
+With ``covariance_type="tied"`` all components share one covariance, the pooled weighted scatter
+Sigma = sum_k sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / n + reg_covar I (scikit-learn's
+``_estimate_gaussian_covariances_tied``); ``diag`` keeps the diagonal of Sigma_k, ``spherical`` its
+mean. Each EM iteration cannot decrease the average log-likelihood; iterations stop when it changes
 by less than ``tol``.
 
 The estimator follows ``sklearn.mixture.GaussianMixture`` argument for argument (``weights_init``,
@@ -42,6 +45,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     >>> gm.score(X), gm.bic(X), gm.predict(X[:5])
     >>> Xs, labels = gm.sample(1000)
     >>> GridSearchCV(GaussianMixture(), {"n_components": [1, 2, 4]}).fit(X)   # held-out log-likelihood
+
+    ``covariance_type``: ``"full"`` (k×d×d), ``"tied"`` (one d×d shared by all components), ``"diag"``
+    (k×d) or ``"spherical"`` (k,); the shapes of ``covariances_``, ``precisions_`` and
+    ``precisions_cholesky_`` (and of ``precisions_init``).
 
     ``init_params``: ``"kmeans"`` (responsibilities from one k-means run, as scikit-learn),
     ``"k-means++"``, ``"random"`` (uniform responsibilities, normalised) or ``"random_from_data"``.
@@ -102,11 +109,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self._m_init = m
         if self.precisions_init is not None:
             p = torch.as_tensor(np.asarray(self.precisions_init, dtype=np.float64))
-            want = {"full": (k, d, d), "diag": (k, d), "spherical": (k,)}[self.covariance_type]
+            want = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[self.covariance_type]
             if tuple(p.shape) != want:
                 raise ValueError(f"precisions_init must have shape {want} for covariance_type="
                                  f"{self.covariance_type!r}, got {tuple(p.shape)}")
-            if self.covariance_type == "full":
+            if self.covariance_type in ("full", "tied"):
                 if not torch.allclose(p, p.mT) or bool((torch.linalg.eigvalsh(p) <= 0).any()):
                     raise ValueError("precisions_init must be symmetric positive-definite matrices")
             elif bool((p <= 0).any()):
@@ -246,7 +253,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         counts = rng.multinomial(n_samples, self.weights_ / self.weights_.sum())
         labels = torch.repeat_interleave(torch.arange(self.n_components), torch.as_tensor(counts))
         eps = torch.randn(n_samples, self.n_features_in_, generator=torch_generator(rng), dtype=DTYPE)
-        noise = _scale(eps, self._pc, self.covariance_type)[torch.arange(n_samples), labels]
+        noise = _scale(eps, self._pc, self.covariance_type)  # n×k×d, n×1×d for tied (one Sigma)
+        noise = noise[:, 0] if self.covariance_type == "tied" else noise[torch.arange(n_samples), labels]
         return (self._means[labels] + noise).numpy(), labels.numpy()
 
     def _n_parameters(self) -> int:
