@@ -10,7 +10,7 @@ def register(sub) -> None:
     p.add_argument("--data", default="grid", help="grid, ring, or a path to .npy / .csv (rows = samples)")
     p.add_argument("--n", type=int, default=10000, help="samples drawn from grid/ring (default 10000)")
     p.add_argument("--components", type=int, default=25, help="mixture components (default 25)")
-    p.add_argument("--covariance-type", choices=("full", "diag", "spherical"), default="full")
+    p.add_argument("--covariance-type", choices=("full", "tied", "diag", "spherical"), default="full")
     p.add_argument("--init", choices=("kmeans", "k-means++", "random", "random_from_data"), default="kmeans")
     p.add_argument("--n-init", type=int, default=1, help="EM restarts; the best is kept (default 1)")
     p.add_argument("--max-iter", type=int, default=100)
