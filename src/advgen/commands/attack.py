@@ -1,14 +1,19 @@
-"""``advgen attack``: attack a zoo model on test images; print the report table and write figures."""
+"""``advgen attack``: attack a classifier (a zoo entry or your own) on test images; print the report table
+and write figures.
+
+    advgen attack --model mnist-cnn --method pgd --eps 0.1 0.2 0.3
+    advgen attack --model my_net.py:build --weights w.safetensors --data images/ --eps 0.03 --out runs/mine
+"""
 from __future__ import annotations
 
-from ._common import add_device, add_seed, zoo_classifier
+from ._common import add_device, add_model, add_seed, check_model, class_name, load_model
 
 METHODS = ("fgsm", "bim", "illc", "pgd", "cw", "lbfgs")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("attack", help="run a white-box attack on a zoo model and report robust accuracy")
-    p.add_argument("--model", default="mnist-cnn", help="zoo entry (default mnist-cnn)")
+    p = sub.add_parser("attack", help="run a white-box attack on a classifier and report robust accuracy")
+    add_model(p)
     p.add_argument("--method", choices=METHODS, default="pgd", help="attack (default pgd)")
     p.add_argument("--eps", type=float, nargs="+", default=[0.3],
                    help="L∞ (L2 for --norm 2) radius; several values give a robustness curve (default 0.3)")
@@ -21,10 +26,12 @@ def register(sub) -> None:
     p.add_argument("--kappa", type=float, default=0.0, help="cw confidence margin (default 0)")
     p.add_argument("--lr", type=float, help="cw Adam learning rate (default 0.01)")
     p.add_argument("--binary-search-steps", type=int, default=9, help="cw rounds of the search over c (default 9)")
+    p.add_argument("--loss", choices=("ce", "margin", "dlr"), help="loss the attack ascends (fgsm/bim/illc/pgd/lbfgs; "
+                                                                   "default ce)")
     p.add_argument("--targeted", action="store_true", help="targeted attack (lbfgs always is)")
     p.add_argument("--target", type=int,
                    help="target class for every image (default with --targeted: a random other class)")
-    p.add_argument("--n", type=int, default=1000, help="number of test images, spread evenly over the test set (default 1000)")
+    p.add_argument("--n", type=int, help="test images, spread evenly over the test set (default 1000; capped at the test split)")
     p.add_argument("--batch-size", type=int, default=250, help="images per pass (default 250)")
     p.add_argument("--out", help="folder for report.json and figures (default: print only)")
     add_seed(p)
@@ -53,6 +60,10 @@ def _kwargs(args) -> dict:
             kw["lr"] = args.lr
     elif args.lr is not None:
         raise ValueError(f"--lr applies to cw, not {m}")
+    if args.loss is not None:
+        if m == "cw":
+            raise ValueError("--loss does not apply to cw (it minimises its own margin)")
+        kw["loss"] = args.loss
     return kw
 
 
@@ -63,10 +74,11 @@ def attack(args) -> int:
 
     import torch
 
-    from .. import _checks, attacks, data, plot, zoo
+    from .. import _checks, attacks, plot
 
-    zoo_classifier(args.model, "--model")
-    _checks.positive_int(args.n, "--n")
+    check_model(args)
+    if args.n is not None:
+        _checks.positive_int(args.n, "--n")
     _checks.positive_int(args.batch_size, "--batch-size")
     targeted = args.targeted or args.method == "lbfgs"
     if args.target is not None and not targeted:
@@ -74,9 +86,8 @@ def attack(args) -> int:
     if targeted and args.method == "illc":
         raise ValueError("--targeted does not apply to illc (it targets the least-likely class itself)")
     kw = _kwargs(args)
-    ds = data.load(zoo.ENTRIES[args.model].dataset)
-    x, y = ds.test_spread(args.n, "--n")
-    model = zoo.load(args.model, device=args.device)  # after every check: a first use trains it
+    model, ds = load_model(args)
+    x, y = ds.test_spread(min(1000, len(ds.x_test)) if args.n is None else args.n, "--n")
     target = None
     if targeted:
         target = (attacks.random_other(y, ds.num_classes, seed=args.seed) if args.target is None
@@ -90,7 +101,7 @@ def attack(args) -> int:
         last = fn(model, x, target if targeted else y, **call)
         reports.append(attacks.measure(model, x, last, y, target=target, name=args.method, eps=eps,
                                        seconds=time.perf_counter() - start, batch_size=args.batch_size))
-    print(f"{args.method} on {args.model}, {args.n} test images" + (" (targeted)" if targeted else "")
+    print(f"{args.method} on {args.model}, {len(x)} test images of {ds.name}" + (" (targeted)" if targeted else "")
           + (f", {json.dumps(kw)}" if kw else ""))
     print(attacks.format_table(reports))
     if args.out:
@@ -98,14 +109,14 @@ def attack(args) -> int:
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps({"model": args.model, "method": args.method, "options": kw,
-                                                     "targeted": targeted, "n": args.n,
+        (out / "report.json").write_text(json.dumps({"model": args.model, "weights": args.weights, "data": ds.name,
+                                                     "method": args.method, "options": kw,
+                                                     "targeted": targeted, "n": len(x),
                                                      "reports": [r.to_dict() for r in reports]}, indent=2) + "\n")
-        k = min(8, args.n)
-        pick = torch.linspace(0, args.n - 1, k).round().long()
-        with torch.no_grad():
-            p_clean, p_adv = (model(t[pick].to(args.device)).softmax(1).cpu() for t in (x, last))
-        titles = [f"{ds.classes[int(p.argmax())]} {float(p.max()):.0%}" for p in torch.cat([p_clean, p_adv])]
+        k = min(8, len(x))
+        pick = torch.linspace(0, len(x) - 1, k).round().long()
+        p_clean, p_adv = (attacks.base.predict(model, t[pick]).softmax(1) for t in (x, last))
+        titles = [f"{class_name(ds, int(p.argmax()))} {float(p.max()):.0%}" for p in torch.cat([p_clean, p_adv])]
         delta = last[pick] - x[pick]
         scale = float(delta.abs().max()) or 1.0
         fig = plot.image_grid(torch.cat([x[pick], (0.5 + delta / (2 * scale)).clamp(0, 1), last[pick]]), nrow=k,

@@ -1,18 +1,20 @@
-"""``advgen blackbox``: Papernot et al.'s substitute attack on a zoo model seen only through its labels.
+"""``advgen blackbox``: Papernot et al.'s substitute attack on a classifier seen only through its labels.
 
     advgen blackbox --oracle mnist-cnn --rounds 6 --eps 0.3
     advgen blackbox --oracle mnist-mlp --substitute mnist_cnn --reservoir 300 --out runs/bb
+    advgen blackbox --oracle my_net.py:build --weights w.safetensors --data images/ --substitute sub.py:build
 """
 from __future__ import annotations
 
-from ._common import add_device, add_seed, write_report, zoo_classifier
+from ._common import add_device, add_model, add_seed, architecture, check_model, load_model, write_report
 
 
 def register(sub) -> None:
     p = sub.add_parser("blackbox", help="black-box attack: train a substitute from oracle labels, transfer FGSM")
-    p.add_argument("--oracle", default="mnist-cnn", help="zoo classifier attacked through its labels (default mnist-cnn)")
+    add_model(p, "--oracle")
     p.add_argument("--substitute", default="mnist_cnn_b",
-                   help="untrained architecture of the substitute (default mnist_cnn_b)")
+                   help="untrained architecture of the substitute: mnist_cnn, mnist_cnn_b, mnist_mlp or your "
+                        "FILE.py:FUNCTION (default mnist_cnn_b)")
     p.add_argument("--seed-images", type=int, default=150,
                    help="attacker's initial images, spread over the test split (default 150, as the paper)")
     p.add_argument("--rounds", type=int, default=6, help="augmentation rounds ρ (default 6)")
@@ -32,19 +34,19 @@ def register(sub) -> None:
 def blackbox(args) -> int:
     import torch
 
-    from .. import _checks, attacks, data, nets, zoo
+    from .. import _checks, attacks, data, nets
     from ..attacks.blackbox import Oracle, train_substitute, transfer_rate
 
-    zoo_classifier(args.oracle, "--oracle")
-    if args.substitute not in nets.ARCHITECTURES:
-        raise ValueError(f"--substitute must be one of {', '.join(nets.ARCHITECTURES)}; got {args.substitute!r}")
+    check_model(args, "--oracle")
+    if args.substitute not in nets.ARCHITECTURES and ":" not in args.substitute:
+        raise ValueError(f"--substitute must be one of {', '.join(nets.ARCHITECTURES)} or FILE.py:FUNCTION; "
+                         f"got {args.substitute!r}")
     _checks.positive_int(args.seed_images, "--seed-images")
     for e in args.eps:
         _checks.nonneg_float(e, "--eps")
-    ds = data.load(zoo.ENTRIES[args.oracle].dataset)
+    model, ds = load_model(args, "--oracle")
     if args.seed_images >= len(ds.x_test):
         raise ValueError(f"--seed-images must be below {len(ds.x_test)} (the rest of the test split is held out)")
-    model = zoo.load(args.oracle, device=args.device)
     idx = data.spread_index(len(ds.x_test), args.seed_images)
     held = torch.ones(len(ds.x_test), dtype=torch.bool)
     held[idx] = False
@@ -52,11 +54,11 @@ def blackbox(args) -> int:
     oracle = Oracle(model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(args.seed)
-        arch = nets.ARCHITECTURES[args.substitute](ds.num_classes).to(args.device)
+        arch = architecture(args.substitute, ds, "--substitute", args.device)
     sub = train_substitute(oracle, x0, substitute=arch, rounds=args.rounds, lam=args.lam, tau=args.tau,
                            epochs=args.epochs, reservoir=args.reservoir, shift=args.shift, seed=args.seed,
                            eval_x=ex, eval_y=ey, progress=True)
-    print(f"substitute ({args.substitute}) of {args.oracle} from {args.seed_images} test images, "
+    print(f"substitute ({args.substitute}) of {args.oracle} from {args.seed_images} test images of {ds.name}, "
           f"{len(ex)} held-out test images")
     print(f"{'round':>5} {'set':>7} {'queries':>8} {'accuracy':>9}")
     for h in sub.history:
@@ -71,7 +73,7 @@ def blackbox(args) -> int:
     print(f"oracle queries for training: {sub.queries}")
     if args.out:
         write_report(args.out, {
-            "oracle": args.oracle, "substitute": args.substitute, "seed_images": args.seed_images,
+            "oracle": args.oracle, "weights": args.weights, "data": ds.name, "substitute": args.substitute, "seed_images": args.seed_images,
             "rounds": args.rounds, "lam": args.lam, "tau": args.tau, "epochs": args.epochs,
             "reservoir": args.reservoir, "shift": args.shift, "seed": args.seed, "queries": sub.queries,
             "history": sub.history, "transfer": rows})

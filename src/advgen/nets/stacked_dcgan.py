@@ -1,4 +1,5 @@
-"""DCGANs for 28×28×C images (stacked MNIST: C = 3), in the two settings of PacGAN's Tables 2-3.
+"""DCGANs for 28×28×C images (stacked MNIST: C = 3; the VEEGAN ones at any square size ≥ 16), in the two
+settings of PacGAN's Tables 2-3.
 
 **VEEGAN setting** (Srivastava et al. 2017; PacGAN Table 2; the code of Lin et al. builds on
 carpedm20's DCGAN-tensorflow), with ``w = width`` (64 in the papers):
@@ -54,31 +55,51 @@ def _down(cin: int, cout: int, k: int, slope: float, bn: bool) -> list[nn.Module
             nn.LeakyReLU(slope, inplace=True)]
 
 
-def _check(channels: int, width: int, pack: int = 1) -> None:
+def _check(channels: int, width: int, pack: int = 1, size: int = 28) -> None:
     _checks.positive_int(channels, "channels")
     _checks.positive_int(width, "width")
     _checks.positive_int(pack, "pack")
+    _checks.positive_int(size, "size")
+    if size < 16:
+        raise ValueError(f"size must be at least 16 (four stride-2 stages), got {size}")
 
 
-def dcgan_generator(latent_dim: int = 100, channels: int = 3, width: int = 64) -> ConvGenerator:
-    """The VEEGAN/PacGAN stacked-MNIST generator (module docstring); ``width`` 64 in the paper."""
+def sizes(size: int, stages: int = 4) -> list[int]:
+    """Side lengths from the smallest feature map to ``size``, halving (rounded up) ``stages`` times:
+    28 -> [2, 4, 7, 14, 28], 32 -> [2, 4, 8, 16, 32], 64 -> [4, 8, 16, 32, 64]."""
+    out = [size]
+    for _ in range(stages):
+        out.insert(0, -(-out[0] // 2))
+    return out
+
+
+def dcgan_generator(latent_dim: int = 100, channels: int = 3, width: int = 64, size: int = 28) -> ConvGenerator:
+    """The VEEGAN/PacGAN stacked-MNIST generator (module docstring); ``width`` 64 in the paper.
+
+    ``size`` (square images, default 28) sets the first feature map, ⌈size/16⌉ a side, and each
+    transposed conv's output padding so that the four stride-2 stages end at exactly ``size``.
+    """
     _checks.positive_int(latent_dim, "latent_dim")
-    _check(channels, width)
+    _check(channels, width, size=size)
     w = width
+    s = sizes(size)
+    pad = [s[i + 1] - (2 * s[i] - 1) for i in range(4)]  # H -> 2H - 1 + out_pad
     body = nn.Sequential(nn.BatchNorm2d(8 * w), nn.ReLU(inplace=True),
-                         *_up(8 * w, 4 * w, 5, 1), *_up(4 * w, 2 * w, 5, 0), *_up(2 * w, w, 5, 1),
-                         nn.ConvTranspose2d(w, channels, 5, 2, 2, 1), nn.Sigmoid())
-    return _init(ConvGenerator(latent_dim, (8 * w, 2, 2), body))
+                         *_up(8 * w, 4 * w, 5, pad[0]), *_up(4 * w, 2 * w, 5, pad[1]), *_up(2 * w, w, 5, pad[2]),
+                         nn.ConvTranspose2d(w, channels, 5, 2, 2, pad[3]), nn.Sigmoid())
+    return _init(ConvGenerator(latent_dim, (8 * w, s[0], s[0]), body))
 
 
-def dcgan_discriminator(channels: int = 3, width: int = 64, pack: int = 1) -> nn.Sequential:
-    """The VEEGAN/PacGAN stacked-MNIST discriminator on ``pack`` images stacked by channel (m·C inputs)."""
-    _check(channels, width, pack)
+def dcgan_discriminator(channels: int = 3, width: int = 64, pack: int = 1, size: int = 28) -> nn.Sequential:
+    """The VEEGAN/PacGAN stacked-MNIST discriminator on ``pack`` images stacked by channel (m·C inputs);
+    ``size``: the side of the square images (default 28)."""
+    _check(channels, width, pack, size)
     w = width
+    s0 = sizes(size)[0]
     return _init(nn.Sequential(
         *_down(channels * pack, w, 5, 0.2, False), *_down(w, 2 * w, 5, 0.2, True),
         *_down(2 * w, 4 * w, 5, 0.2, True), *_down(4 * w, 8 * w, 5, 0.2, True),
-        nn.Flatten(), nn.Linear(8 * w * 2 * 2, 1)))
+        nn.Flatten(), nn.Linear(8 * w * s0 * s0, 1)))
 
 
 def unrolled_generator(latent_dim: int = 256, channels: int = 3, width: int = 8) -> ConvGenerator:
