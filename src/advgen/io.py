@@ -72,6 +72,17 @@ def read_meta(path, meta_path=None) -> dict:
     return meta
 
 
+def looks_like_pickle(data: bytes) -> bool:
+    """A pickle (protocol 2+: ``\\x80``) or a ``torch.save`` zip archive (``PK``), and not a safetensors file.
+
+    A safetensors file opens with its header's length (8 bytes, little-endian) and then the JSON header's ``{``;
+    that length's first byte may itself be 0x80, so the safetensors layout is recognised first.
+    """
+    if len(data) >= 9 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") <= len(data) - 8:
+        return False
+    return data[:1] == b"\x80" or data[:2] == b"PK"
+
+
 class UnsafeFileError(WeightsError):
     """A pickle or ``torch.save`` archive where a safetensors file belongs: refused, never unpickled."""
 
@@ -83,7 +94,7 @@ def load_weights(path, device: str | torch.device = "cpu", *, meta_path=None) ->
         data = path.read_bytes()
     except FileNotFoundError:
         raise WeightsError(f"{path}: weight file is missing") from None
-    if data[:1] == b"\x80" or data[:2] == b"PK":
+    if looks_like_pickle(data):
         raise UnsafeFileError(f"{path}: this is a pickle / torch.save file; advgen only loads safetensors "
                               "and never unpickles (convert it with safetensors.torch.save_file in a trusted session)")
     meta = read_meta(path, meta_path)

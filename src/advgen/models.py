@@ -209,7 +209,7 @@ def load_state(model: nn.Module, weights, name: str = "weights") -> nn.Module:
         data = path.read_bytes()
     except (FileNotFoundError, IsADirectoryError):
         raise ModelSpecError(f"{name} {weights}: no such file") from None
-    if data[:1] == b"\x80" or data[:2] == b"PK":
+    if io.looks_like_pickle(data):
         raise ModelSpecError(f"{name} {weights}: this is a pickle / torch.save file; advgen only loads safetensors "
                              "and never unpickles (convert it with safetensors.torch.save_file in a trusted session)")
     if io.sidecar(path).exists():

@@ -53,3 +53,22 @@ def test_pickle_refused_and_never_executed(tmp_path):
     with pytest.raises(io.WeightsError, match="pickle"):
         io.load_weights(path)
     assert not marker.exists()
+
+
+def test_safetensors_whose_header_length_starts_with_0x80_is_not_taken_for_a_pickle(tmp_path):
+    """The first 8 bytes are the header's length; a low byte of 0x80 once read as pickle's opcode."""
+    from safetensors.torch import save
+
+    for pad in range(256):
+        data = save({"w": torch.zeros(3)}, metadata={"pad": "x" * pad})
+        if data[0] == 0x80:
+            break
+    assert data[0] == 0x80 and not io.looks_like_pickle(data)
+    io.save_weights(tmp_path / "w.safetensors", {"w": torch.zeros(3)})
+    (tmp_path / "w.safetensors").write_bytes(data)
+    meta = io.read_meta(tmp_path / "w.safetensors")
+    meta["sha256"] = hashlib.sha256(data).hexdigest()
+    (tmp_path / "w.safetensors.json").write_text(__import__("json").dumps(meta))
+    tensors, _ = io.load_weights(tmp_path / "w.safetensors")
+    assert torch.equal(tensors["w"], torch.zeros(3))
+    assert io.looks_like_pickle(b"\x80\x04\x95" + b"\x00" * 20) and io.looks_like_pickle(b"PK\x03\x04")
