@@ -1,5 +1,6 @@
 """Safe weight files: round trip, hash verification, pickles refused and never executed."""
 import hashlib
+import json
 import pickle
 
 import pytest
@@ -68,7 +69,7 @@ def test_safetensors_whose_header_length_starts_with_0x80_is_not_taken_for_a_pic
     (tmp_path / "w.safetensors").write_bytes(data)
     meta = io.read_meta(tmp_path / "w.safetensors")
     meta["sha256"] = hashlib.sha256(data).hexdigest()
-    (tmp_path / "w.safetensors.json").write_text(__import__("json").dumps(meta))
+    (tmp_path / "w.safetensors.json").write_text(json.dumps(meta))
     tensors, _ = io.load_weights(tmp_path / "w.safetensors")
     assert torch.equal(tensors["w"], torch.zeros(3))
     assert io.looks_like_pickle(b"\x80\x04\x95" + b"\x00" * 20) and io.looks_like_pickle(b"PK\x03\x04")
