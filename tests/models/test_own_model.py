@@ -306,3 +306,13 @@ def test_classifier_is_kept_or_rewrapped(resnet):
         models.classifier(resnet, bounds=3)
     with pytest.raises(ValueError, match="lo < hi"):
         models.classifier(resnet, bounds=(1, 0))
+
+
+def test_the_readme_example_runs():
+    """The Python example of the README's "Your own model" section, as printed."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Your own model"):]
+    code = section[section.index("```python\n") + 10:]
+    exec(compile(code[:code.index("```")], "README.md", "exec"), {"__name__": "readme"})
