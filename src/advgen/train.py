@@ -2,7 +2,9 @@
 
 ``fit(model, x, y, config)`` trains with Adam and a one-cycle learning rate, optional random
 integer shifts as augmentation, and a seeded generator for shuffling, dropout and shifts:
-the same seed gives the same weights on CPU, bit for bit.
+the same seed gives the same weights on CPU, bit for bit. ``x`` may also be a DataLoader, a
+torch or advgen Dataset, NumPy arrays or any iterable of (x, y) batches, read once into tensors
+(:func:`advgen.data.batches.as_tensors`).
 
 Two optional hooks let other objectives reuse the loop unchanged (adversarial training,
 distillation): ``loss(model, xb, yb, step) -> scalar`` replaces the cross-entropy of a batch
@@ -32,6 +34,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import _checks, checkpoint as ckpt, distributed, precision
+from .data.batches import as_tensors
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def _load_checkpoint(path, model, opt, sched, gen, config: FitConfig) -> tuple[i
             tensors.get("perm"))
 
 
-def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: FitConfig = FitConfig(), *,
+def fit(model: nn.Module, x, y=None, config: FitConfig = FitConfig(), *,
         progress: bool = True, desc: str = "train",
         loss: Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
         status: Callable[[], dict] | None = None,
@@ -113,6 +116,10 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: FitConfig = 
     """Train ``model`` on (x, y) by cross-entropy (or ``loss``); return the mean loss of every epoch.
 
     Args:
+        x, y: images N×C×H×W in [0, 1] and int labels, as tensors or NumPy arrays; or, with ``y=None``,
+            ``x`` is an advgen Dataset (its train split), a torch Dataset of (x, y) pairs, a DataLoader or
+            any iterable of (x, y) batches, read once into tensors (:mod:`advgen.data.batches`). The
+            DataLoader's own order and shuffle are not used: the seeded shuffle of ``config`` is.
         loss: ``loss(model, xb, yb, step) -> scalar`` for a batch instead of ``CE(model(xb), yb)``;
             it runs under the batch's seeded torch RNG (dropout, random starts), ``step`` counts batches.
         status: ``status() -> dict`` of running figures shown on the progress bar.
@@ -120,6 +127,9 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: FitConfig = 
         checkpoint_every: also save every this many batches (default: once per epoch).
         amp: ``"bf16"`` for bfloat16 autocast of forward and loss, ``"off"``/None for float32.
     """
+    if isinstance(y, FitConfig):
+        raise TypeError("y must be labels or None, got a FitConfig; pass it as config=... when x holds the labels")
+    x, y = as_tensors(x, y, "x", "y")
     _checks.images(x, "x")
     _checks.labels(y, len(x), int(y.max()) + 1, "y")
     dev = _checks.device_of(model)

@@ -11,6 +11,7 @@ import functools
 import os
 
 from . import embedded
+from .batches import as_tensors
 from .dataset import Dataset, split, spread_index
 from .embedded import PHOTOS, photo
 from .files import DataError, load_idx_folder, load_image_folder, load_npz, load_path, read_idx
@@ -41,7 +42,7 @@ def load(name: str | os.PathLike, **kwargs) -> Dataset:
 
 
 __all__ = [
-    "Dataset", "DataError", "NAMES", "PHOTOS", "load", "photo", "split", "spread_index",
+    "Dataset", "DataError", "NAMES", "PHOTOS", "as_tensors", "load", "photo", "split", "spread_index",
     "load_idx_folder", "load_image_folder", "load_npz", "load_path", "read_idx",
     "MIXTURES", "Mixture", "mixture",
 ]

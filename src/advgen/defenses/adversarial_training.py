@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import _checks, attacks
+from ..data.batches import as_tensors
 from ..train import FitConfig, fit
 
 ATTACKS = ("pgd", "fgsm")
@@ -47,14 +48,6 @@ class AdvTrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _train_arrays(train) -> tuple[torch.Tensor, torch.Tensor]:
-    if hasattr(train, "x_train") and hasattr(train, "y_train"):
-        return train.x_train, train.y_train
-    if isinstance(train, (tuple, list)) and len(train) == 2:
-        return train[0], train[1]
-    raise TypeError(f"train must be a advgen.data.Dataset or a pair (x, y), got {type(train).__name__}")
 
 
 def adversarial_loss(cfg: AdvTrainConfig, steps_per_epoch: int = 1, stats: dict | None = None):
@@ -100,7 +93,9 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
 
     Args:
         model: classifier on [0, 1] images (trained in place, left in eval mode).
-        train: a :class:`advgen.data.Dataset` (its training split) or a pair ``(x, y)``.
+        train: a :class:`advgen.data.Dataset` (its training split), a pair ``(x, y)`` of tensors or NumPy
+            arrays, a torch Dataset of (x, y) pairs, a DataLoader or an iterable of (x, y) batches (read
+            once; the loader's own shuffle is not used: :func:`advgen.data.batches.as_tensors`).
         attack: ``"pgd"`` (Madry et al.) or ``"fgsm"`` (Goodfellow et al.) makes the examples.
         eps, alpha, steps, random_start: the attack's L∞ radius, step, iterations and start (PGD).
         mix: weight of the clean loss; 0.5 is Goodfellow's objective, 0 Madry's min-max.
@@ -112,7 +107,7 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
         amp: ``"bf16"`` trains under bfloat16 autocast (:func:`advgen.train.fit`).
     """
     _checks.model(model)
-    x, y = _train_arrays(train)
+    x, y = as_tensors(train, name="train")
     cfg = AdvTrainConfig(attack=_checks.choice(attack, "attack", ATTACKS), eps=_checks.nonneg_float(eps, "eps"),
                          alpha=_checks.nonneg_float(alpha, "alpha"), steps=_checks.positive_int(steps, "steps"),
                          mix=_checks.nonneg_float(mix, "mix"), random_start=bool(random_start),

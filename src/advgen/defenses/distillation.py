@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import _checks
+from ..data.batches import as_tensors
 from ..train import FitConfig, fit
-from .adversarial_training import _train_arrays
 
 
 class Temperature(nn.Module):
@@ -82,12 +82,14 @@ def defensive_distillation(train, *, temperature: float = 100.0, teacher: nn.Mod
     the student's is ``seed + 1``) and returned bare, i.e. deployed at T = 1.
 
     Args:
-        train: a :class:`advgen.data.Dataset` (its training split) or a pair ``(x, y)``.
+        train: a :class:`advgen.data.Dataset` (its training split), a pair ``(x, y)`` of tensors or NumPy
+            arrays, a torch Dataset of (x, y) pairs, a DataLoader or an iterable of (x, y) batches (read once:
+            :func:`advgen.data.batches.as_tensors`).
         temperature: T > 0 (Papernot et al. use 100 on MNIST; T = 1 is ordinary distillation).
         teacher, student: untrained classifiers (usually the same architecture).
         amp: ``"bf16"`` trains under bfloat16 autocast (:func:`advgen.train.fit`).
     """
-    x, y = _train_arrays(train)
+    x, y = as_tensors(train, name="train")
     _checks.model(teacher, "teacher")
     _checks.model(student, "student")
     t = Temperature(teacher, temperature).temperature

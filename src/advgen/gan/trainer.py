@@ -12,7 +12,9 @@ both nets step together (what the PacGAN/ALI code does, and what the PacGAN 2-D 
 Everything a later GAN needs goes through arguments, not copies of this loop:
 
 - ``data``: a tensor (rows are samples; drawn in shuffled epochs), a tuple of equal-length
-  tensors (e.g. images and labels; each batch is the tuple), or a sampler ``fn(n, generator)``.
+  tensors (e.g. images and labels; each batch is the tuple), or a sampler ``fn(n, generator)``;
+  also NumPy arrays, an advgen Dataset (its train split, as (x, y)), a torch Dataset, a DataLoader
+  or an iterable of batches, read once into tensors (the loader's own shuffle is not used).
 - ``latent``: an int (standard normal of that size), a :class:`Latent` (normal or uniform), or
   a sampler ``fn(n, generator)``.
 - ``pack=m``: PacGANm; the discriminator is wrapped in :class:`~advgen.gan.pack.Packed`.
@@ -45,7 +47,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,6 +56,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import _checks, checkpoint as ckpt, distributed, precision
+from ..data.batches import as_data
 from .losses import LOSSES, discriminator_loss, generator_loss
 from .pack import Packed
 
@@ -180,18 +183,24 @@ class _FnSource:
 
 
 def as_source(data):
+    """A sampler for ``data``: a sampler ``fn(n, generator)`` as it is; anything else is read once into a
+    tensor or a tuple of tensors (:func:`advgen.data.batches.as_data`: tensors, NumPy arrays, an advgen
+    Dataset's train split as (x, y), a torch Dataset, a DataLoader or an iterable of batches; the
+    loader's own shuffle is not used) whose rows are drawn in seeded, shuffled epochs."""
+    if callable(data):
+        return _FnSource(data)
+    if data is None or isinstance(data, (str, bytes, Mapping)) or not (hasattr(data, "__iter__")
+                                                                       or hasattr(data, "__getitem__")):
+        raise TypeError("data must be a tensor, a tuple of tensors, NumPy arrays, a Dataset, a DataLoader, an "
+                        f"iterable of batches or a sampler fn(n, generator); got {type(data).__name__}")
+    data = as_data(data, "data")
     if isinstance(data, torch.Tensor):
         if data.dim() < 1 or len(data) == 0:
             raise ValueError(f"data must hold at least one sample, got shape {tuple(data.shape)}")
         return _TensorSource((data,), False)
-    if isinstance(data, (tuple, list)) and data and all(isinstance(t, torch.Tensor) for t in data):
-        if len({len(t) for t in data}) != 1 or len(data[0]) == 0:
-            raise ValueError(f"data tensors must have the same, nonzero length; got {[len(t) for t in data]}")
-        return _TensorSource(tuple(data), True)
-    if callable(data):
-        return _FnSource(data)
-    raise TypeError("data must be a tensor, a tuple of tensors, or a sampler fn(n, generator); "
-                    f"got {type(data).__name__}")
+    if len({len(t) for t in data}) != 1 or len(data[0]) == 0:
+        raise ValueError(f"data tensors must have the same, nonzero length; got {[len(t) for t in data]}")
+    return _TensorSource(tuple(data), True)
 
 
 def _first(batch):

@@ -1,0 +1,152 @@
+"""The training loops take a researcher's own data (DataLoader, torch Dataset, NumPy, advgen Dataset,
+iterables of batches) as well as tensors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from advgen import _checks, data, defenses, gan
+from advgen.data.batches import as_data, as_tensors
+from advgen.train import FitConfig, fit
+
+CFG = FitConfig(epochs=2, batch_size=8, lr=1e-2, seed=3)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with _checks.num_threads(1):
+        yield
+
+
+def _xy(n=30, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, 4, 4, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def _net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 3))
+
+
+def _weights(m):
+    return [p.detach().clone() for p in m.parameters()]
+
+
+def _same(a, b):
+    return all(torch.equal(p, q) for p, q in zip(_weights(a), _weights(b)))
+
+
+class _Pairs(torch.utils.data.Dataset):
+    """A map-style dataset of (NumPy image, int label) samples, as people write them."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i].numpy(), int(self.y[i])
+
+
+def test_fit_on_a_shuffling_dataloader_equals_fit_on_the_tensors_bit_for_bit():
+    x, y = _xy()
+    ref = _net()
+    fit(ref, x, y, CFG, progress=False)
+    ds = data.Dataset("mine", x, y, x[:2], y[:2], ("a", "b", "c"))
+
+    def batches():
+        for i in range(0, 30, 7):
+            yield x[i:i + 7], y[i:i + 7]
+
+    sources = {
+        "loader": DataLoader(TensorDataset(x, y), batch_size=7, shuffle=True),  # its shuffle is not used
+        "loader of samples": DataLoader(_Pairs(x, y), batch_size=5, shuffle=True, drop_last=True),
+        "TensorDataset": TensorDataset(x, y),
+        "map-style": _Pairs(x, y),
+        "advgen Dataset": ds,
+        "generator of batches": batches(),
+    }
+    for what, src in sources.items():
+        rng = torch.get_rng_state()
+        m = _net()
+        fit(m, src, config=CFG, progress=False)
+        assert _same(m, ref), what
+        assert torch.equal(torch.get_rng_state(), rng), what  # reading the loader left the global RNG alone
+    m = _net()
+    fit(m, x.numpy(), y.numpy(), CFG, progress=False)
+    assert _same(m, ref)
+
+
+def test_numpy_images_follow_the_file_readers_and_are_never_transposed():
+    a = np.arange(2 * 3 * 2 * 2, dtype=np.uint8).reshape(2, 3, 2, 2) * 10
+    x, y = as_tensors(a, np.array([0, 1]))
+    assert x.dtype == torch.float32 and torch.equal(x, torch.from_numpy(a).float() / 255)
+    assert y.dtype == torch.int64 and y.tolist() == [0, 1]
+    with pytest.raises(ValueError, match=r"x must be images N×C×H×W.*\(2, 2, 2\).*transpose"):
+        as_tensors(a[:, 0], [0, 1])
+    with pytest.raises(TypeError, match="x must be float images in"):
+        as_tensors(a.astype(np.int64), [0, 1])
+    with pytest.raises(TypeError, match="x must be float images in .0, 1., got uint8 tensors"):
+        as_tensors(torch.from_numpy(a), torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="y must hold integer class indices"):
+        as_tensors(a, np.array([0.0, 1.0]))
+
+
+def test_fit_names_the_argument_for_what_it_cannot_train_on():
+    x, y = _xy(6)
+    m = _net()
+    cases = [((m, "images.npz"), "x must be one of.*got str"),
+             ((m, {"x": x, "y": y}), "x must be one of.*got dict"),
+             ((m, iter([(x, y), 3])), "x must yield batches that are .x, y. pairs.*batch 1 has type int"),
+             ((m, iter([{"image": x, "label": y}])), "batch 0 has type dict.*map dict batches"),
+             ((m, DataLoader(TensorDataset(x, y)), y), "y must be None when x is a DataLoader"),
+             ((m, x), "y is required when x is a Tensor"),
+             ((m, DataLoader(TensorDataset(x, y)), CFG), "got a FitConfig; pass it as config="),
+             ((m, TensorDataset(x)), "x must hold .x, y. pairs, got 1 parts")]
+    for args, msg in cases:
+        with pytest.raises(TypeError, match=msg):
+            fit(*args, progress=False)
+    with pytest.raises(TypeError, match="train must be one of"):
+        defenses.adversarial_training(m, "mnist", progress=False)
+
+
+def test_adversarial_training_and_distillation_take_a_dataloader():
+    x, y = _xy(16)
+    loader = DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True)
+    kw = dict(attack="fgsm", eps=0.1, epochs=1, batch_size=8, progress=False)
+    a, b = _net(), _net()
+    la = defenses.adversarial_training(a, (x, y), **kw)
+    lb = defenses.adversarial_training(b, loader, **kw)
+    assert la == lb and _same(a, b)
+    kw = dict(temperature=5.0, epochs=1, batch_size=8, progress=False)
+    ra = defenses.defensive_distillation((x.numpy(), y.numpy()), teacher=_net(), student=_net(), **kw)
+    rb = defenses.defensive_distillation(TensorDataset(x, y), teacher=_net(), student=_net(), **kw)
+    assert ra.student_losses == rb.student_losses and _same(ra.student, rb.student)
+
+
+def test_gan_train_takes_loaders_arrays_and_datasets():
+    g = torch.Generator().manual_seed(0)
+    pts = torch.rand(24, 2, generator=g)
+
+    def run(src):
+        torch.manual_seed(1)
+        G, D = nn.Linear(2, 2), nn.Linear(2, 1)
+        h = gan.train(G, D, src, steps=3, batch_size=8, latent=2, progress=False)
+        return h.d_loss, G.weight.detach().clone()
+
+    ref = run(pts)
+    for src in (DataLoader(pts, batch_size=5, shuffle=True), pts.numpy().astype(np.float64),
+                iter([pts[:10], pts[10:]])):
+        got = run(src)
+        assert got[0] == ref[0] and torch.equal(got[1], ref[1]), type(src)
+    x, y = _xy(10)
+    ds = data.Dataset("mine", x, y, x[:2], y[:2], ("a", "b", "c"))
+    for src in (ds, DataLoader(TensorDataset(x, y), batch_size=3)):
+        got = as_data(src)
+        assert isinstance(got, tuple) and torch.equal(got[0], x) and torch.equal(got[1], y)
+    with pytest.raises(TypeError, match="data must be .* or a sampler"):
+        gan.train(nn.Linear(2, 2), nn.Linear(2, 1), "points.npz", steps=1, progress=False)
