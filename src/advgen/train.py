@@ -1,15 +1,15 @@
 """The one supervised training loop (classifiers now; substitutes and distillation reuse it).
 
-``fit(model, x, y, config)`` trains with Adam and a one-cycle learning rate, optional random
-integer shifts as augmentation, and a seeded generator for shuffling, dropout and shifts:
-the same seed gives the same weights on CPU, bit for bit. ``x`` may also be a DataLoader, a
-torch or advgen Dataset, NumPy arrays or any iterable of (x, y) batches, read once into tensors
-(:func:`advgen.data.batches.as_tensors`).
+``fit(model, x, y, config)`` trains with Adam and a one-cycle learning rate (or the user's
+``optimizer=`` and ``scheduler=`` factories), optional random integer shifts as augmentation, and a
+seeded generator for shuffling, dropout and shifts: the same seed gives the same weights on CPU,
+bit for bit. ``x`` may also be a DataLoader, a torch or advgen Dataset, NumPy arrays or any
+iterable of (x, y) batches, read once into tensors (:func:`advgen.data.batches.as_tensors`).
 
 Two optional hooks let other objectives reuse the loop unchanged (adversarial training,
 distillation): ``loss(model, xb, yb, step) -> scalar`` replaces the cross-entropy of a batch
 (``step`` is the global batch index, so a schedule survives a resume), and ``status() -> dict``
-adds running figures to the progress bar. ``checkpoint=PATH`` saves model, Adam, schedule and
+adds running figures to the progress bar. ``checkpoint=PATH`` saves model, optimiser, schedule and
 generator state after every epoch (safetensors + JSON, atomic, via :mod:`advgen.io`) and a
 later call with the same path, model shape and config resumes from it: an interrupted run
 ends with the same weights as an uninterrupted one, bit for bit. ``checkpoint_every=k`` also
@@ -24,6 +24,7 @@ the weights match the one-process run up to float rounding; only rank 0 writes c
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -77,11 +78,22 @@ def _save_checkpoint(path, model, opt, sched, gen, epoch: int, losses: list, con
                      batch: int = 0, total: float = 0.0, perm: torch.Tensor | None = None) -> None:
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     sd = opt.state_dict()
+    values: dict = {}  # state entries that are not tensors (numbers, None), e.g. some optimisers' step counts
     for i, st in sd["state"].items():
-        tensors.update({f"opt.{i}.{k}": v for k, v in st.items()})
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"opt.{i}.{k}"] = v
+            elif v is None or isinstance(v, (bool, int, float, str)):
+                values.setdefault(str(i), {})[k] = v
+            else:
+                raise TypeError(f"optimizer {type(opt).__name__}: its state {k!r} ({type(v).__name__}) cannot be "
+                                f"checkpointed (tensors, numbers and None can)")
     tensors["generator"] = gen.get_state()
     meta = {"kind": "advgen.train.fit checkpoint", "epoch": epoch, "losses": losses, "config": config.to_dict(),
-            "param_groups": sd["param_groups"], "scheduler": sched.state_dict()}
+            "param_groups": sd["param_groups"], "scheduler": sched.state_dict(),
+            "optimizer_class": type(opt).__name__, "scheduler_class": type(sched).__name__}
+    if values:
+        meta["opt_values"] = values
     if batch:  # mid-epoch: the epoch's order, the next batch and the loss summed so far (over all ranks)
         tensors["perm"] = perm
         meta.update(batch=batch, total=total)
@@ -93,13 +105,22 @@ def _load_checkpoint(path, model, opt, sched, gen, config: FitConfig) -> tuple[i
     if meta.get("kind") != "advgen.train.fit checkpoint" or meta.get("config") != config.to_dict():
         raise ValueError(f"checkpoint {path} was written by another training run (config "
                          f"{meta.get('config')}); use a new path or delete it")
+    for what, obj, default in (("optimizer", opt, "Adam"), ("scheduler", sched, "OneCycleLR")):
+        saved = meta.get(f"{what}_class", default)  # checkpoints from before optimizer=/scheduler=: the defaults
+        if saved != type(obj).__name__:
+            raise ValueError(f"checkpoint {path} was written with {what} {saved}, this run uses "
+                             f"{type(obj).__name__}; use a new path or delete it")
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     state: dict = {}
     for k, v in tensors.items():
         if k.startswith("opt."):
             _, i, name = k.split(".", 2)
             state.setdefault(int(i), {})[name] = v
-    groups = [dict(g, betas=tuple(g["betas"])) if "betas" in g else g for g in meta["param_groups"]]
+    for i, st in meta.get("opt_values", {}).items():
+        state.setdefault(int(i), {}).update(st)
+    # JSON turned tuples (Adam's betas, Rprop's etas, ...) into lists: give them back the live group's type
+    groups = [{k: tuple(v) if isinstance(live.get(k), tuple) and isinstance(v, list) else v for k, v in g.items()}
+              for g, live in zip(meta["param_groups"], opt.param_groups)]
     opt.load_state_dict({"state": state, "param_groups": groups})
     sched.load_state_dict(meta["scheduler"])
     gen.set_state(tensors["generator"])
@@ -107,12 +128,44 @@ def _load_checkpoint(path, model, opt, sched, gen, config: FitConfig) -> tuple[i
             tensors.get("perm"))
 
 
+def _optimizer(factory, model: nn.Module, config: FitConfig) -> torch.optim.Optimizer:
+    if factory is None:
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if not callable(factory):
+        raise TypeError(f"optimizer must be None or a callable params -> torch.optim.Optimizer, got "
+                        f"{type(factory).__name__}")
+    opt = factory(model.parameters())
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"optimizer(params) must return a torch.optim.Optimizer, got {type(opt).__name__}")
+    return opt
+
+
+def _scheduler(factory, opt: torch.optim.Optimizer, config: FitConfig, total_steps: int, checkpoint):
+    if factory is None:
+        return torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=total_steps)
+    if not callable(factory):
+        raise TypeError(f"scheduler must be None or a callable (optimizer, total_steps) -> LRScheduler, got "
+                        f"{type(factory).__name__}")
+    sched = factory(opt, total_steps)
+    if not all(callable(getattr(sched, m, None)) for m in ("step", "state_dict", "load_state_dict")):
+        raise TypeError(f"scheduler(optimizer, total_steps) must return an LRScheduler (step, state_dict, "
+                        f"load_state_dict), got {type(sched).__name__}")
+    if checkpoint is not None:
+        try:
+            json.dumps(sched.state_dict())
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"scheduler {type(sched).__name__}: its state_dict cannot be checkpointed as JSON "
+                            f"({e})") from None
+    return sched
+
+
 def fit(model: nn.Module, x, y=None, config: FitConfig = FitConfig(), *,
         progress: bool = True, desc: str = "train",
         loss: Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None,
         status: Callable[[], dict] | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-        amp: str | None = None) -> list[float]:
+        amp: str | None = None, optimizer: Callable | None = None,
+        scheduler: Callable | None = None) -> list[float]:
     """Train ``model`` on (x, y) by cross-entropy (or ``loss``); return the mean loss of every epoch.
 
     Args:
@@ -126,6 +179,11 @@ def fit(model: nn.Module, x, y=None, config: FitConfig = FitConfig(), *,
         checkpoint: file to save training state to after every epoch and to resume from.
         checkpoint_every: also save every this many batches (default: once per epoch).
         amp: ``"bf16"`` for bfloat16 autocast of forward and loss, ``"off"``/None for float32.
+        optimizer: ``optimizer(params) -> torch.optim.Optimizer`` (default: Adam with ``config.lr`` and
+            ``config.weight_decay``, which then apply to the default only).
+        scheduler: ``scheduler(optimizer, total_steps) -> LRScheduler``, stepped after every batch
+            (default: OneCycleLR peaking at ``config.lr``; it sets the optimizer's learning rate, so pass a
+            scheduler too, e.g. ``lambda opt, n: LambdaLR(opt, lambda s: 1.0)``, to keep your own).
     """
     if isinstance(y, FitConfig):
         raise TypeError("y must be labels or None, got a FitConfig; pass it as config=... when x holds the labels")
@@ -137,9 +195,9 @@ def fit(model: nn.Module, x, y=None, config: FitConfig = FitConfig(), *,
     if checkpoint_every is not None:
         _checks.positive_int(checkpoint_every, "checkpoint_every")
     gen = torch.Generator().manual_seed(config.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = _optimizer(optimizer, model, config)
     steps_per_epoch = -(-len(x) // config.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.epochs * steps_per_epoch)
+    sched = _scheduler(scheduler, opt, config, config.epochs * steps_per_epoch, checkpoint)
     start, losses, first, total, perm = 0, [], 0, 0.0, None
     if checkpoint is not None and ckpt.exists(checkpoint):
         start, losses, first, total, perm = _load_checkpoint(checkpoint, model, opt, sched, gen, config)

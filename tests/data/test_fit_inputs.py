@@ -1,10 +1,11 @@
 """The training loops take a researcher's own data (DataLoader, torch Dataset, NumPy, advgen Dataset,
-iterables of batches) as well as tensors."""
+iterables of batches) as well as tensors, and their own optimiser and schedule."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -150,3 +151,85 @@ def test_gan_train_takes_loaders_arrays_and_datasets():
         assert isinstance(got, tuple) and torch.equal(got[0], x) and torch.equal(got[1], y)
     with pytest.raises(TypeError, match="data must be .* or a sampler"):
         gan.train(nn.Linear(2, 2), nn.Linear(2, 1), "points.npz", steps=1, progress=False)
+
+
+# ------------------------------------------------------------------ optimiser and schedule
+def _constant(opt, total_steps):
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+
+
+def test_sgd_takes_the_closed_form_first_step():
+    """One batch, plain SGD at a constant rate: W1 = W0 − lr·∇W CE, where ∇z CE = (softmax(z) − onehot(y))/N."""
+    x, y = _xy(6)
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    w0, b0 = (p.detach().double().clone() for p in m[1].parameters())
+    fit(m, x, y, FitConfig(epochs=1, batch_size=6, seed=0), progress=False,
+        optimizer=lambda p: torch.optim.SGD(p, lr=0.5), scheduler=_constant)
+    xf = x.reshape(6, -1).double()
+    dz = (torch.softmax(xf @ w0.T + b0, 1) - F.one_hot(y, 3).double()) / 6
+    assert torch.allclose(m[1].weight.double(), w0 - 0.5 * dz.T @ xf, atol=1e-6, rtol=0)
+    assert torch.allclose(m[1].bias.double(), b0 - 0.5 * dz.sum(0), atol=1e-6, rtol=0)
+    assert not torch.allclose(m[1].weight.double(), w0, atol=1e-3)
+
+
+def test_default_optimiser_and_schedule_equal_passing_them_explicitly():
+    x, y = _xy()
+    a, b = _net(), _net()
+    fit(a, x, y, CFG, progress=False)
+    fit(b, x, y, CFG, progress=False, optimizer=lambda p: torch.optim.Adam(p, lr=CFG.lr),
+        scheduler=lambda opt, n: torch.optim.lr_scheduler.OneCycleLR(opt, CFG.lr, total_steps=n))
+    assert _same(a, b)
+
+
+class _CountingSGD(torch.optim.SGD):
+    """SGD with momentum that also keeps a plain int in its state (not a tensor)."""
+
+    def step(self, closure=None):
+        out = super().step(closure)
+        for p in self.param_groups[0]["params"]:
+            self.state[p]["count"] = self.state[p].get("count", 0) + 1
+        return out
+
+
+def test_resume_with_sgd_momentum_and_a_step_schedule_is_bit_identical(tmp_path):
+    x, y = _xy()
+    kw = dict(progress=False, optimizer=lambda p: _CountingSGD(p, lr=0.1, momentum=0.9, nesterov=True),
+              scheduler=lambda opt, n: torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5))
+    ref = _net()
+    fit(ref, x, y, CFG, **kw)
+
+    def stop_at(k):
+        def loss(model, xb, yb, step):
+            if step == k:
+                raise KeyboardInterrupt
+            return F.cross_entropy(model(xb), yb)
+        return loss
+
+    m = _net()
+    with pytest.raises(KeyboardInterrupt):
+        fit(m, x, y, CFG, checkpoint=tmp_path / "run.safetensors", checkpoint_every=1, loss=stop_at(5), **kw)
+    m = _net()  # a fresh process: fresh weights, resumed from the file
+    seen = {}
+    real = kw["optimizer"]
+
+    def spy(p):
+        seen["opt"] = real(p)
+        return seen["opt"]
+
+    fit(m, x, y, CFG, checkpoint=tmp_path / "run.safetensors", **dict(kw, optimizer=spy))
+    assert _same(m, ref)
+    assert [seen["opt"].state[p]["count"] for p in m.parameters()] == [8] * 4  # 2 epochs × 4 batches
+    with pytest.raises(ValueError, match="written with optimizer _CountingSGD, this run uses Adam"):
+        fit(_net(), x, y, CFG, checkpoint=tmp_path / "run.safetensors", progress=False,
+            scheduler=kw["scheduler"])
+
+
+def test_optimizer_and_scheduler_arguments_are_checked():
+    x, y = _xy(6)
+    with pytest.raises(TypeError, match="optimizer must be None or a callable"):
+        fit(_net(), x, y, CFG, optimizer="sgd", progress=False)
+    with pytest.raises(TypeError, match=r"optimizer\(params\) must return a torch.optim.Optimizer"):
+        fit(_net(), x, y, CFG, optimizer=lambda p: list(p), progress=False)
+    with pytest.raises(TypeError, match="scheduler.* must return an LRScheduler"):
+        fit(_net(), x, y, CFG, scheduler=lambda opt, n: 0.5, progress=False)
