@@ -147,3 +147,23 @@ def test_image_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="empty.*no images"):
         data.load(tmp_path)
+
+
+# ------------------------------------------------------------------ the split of x, y
+def _gappy_npz(tmp_path):
+    x = np.random.default_rng(5).random((20, 1, 5, 5)).astype(np.float32)
+    y = np.repeat([3, 7], 10)
+    np.savez(tmp_path / "gappy.npz", x=x, y=y)
+    return tmp_path / "gappy.npz"
+
+
+def test_split_is_stratified_when_labels_have_gaps(tmp_path):
+    ds = data.load(_gappy_npz(tmp_path), test_fraction=0.4)
+    assert ds.y_test.bincount(minlength=8)[[3, 7]].tolist() == [4, 4]
+
+
+def test_split_of_few_samples_is_plain_when_a_part_cannot_hold_every_class(tmp_path):
+    x, y = np.random.default_rng(7).random((6, 1, 3, 3)).astype(np.float32), np.arange(6) % 2
+    np.savez(tmp_path / "few.npz", x=x, y=y)
+    ds = data.load(tmp_path / "few.npz")  # one test sample, two classes: before, scikit-learn's ValueError
+    assert len(ds.y_test) == 1 and len(ds.y_train) == 5

@@ -58,12 +58,15 @@ class Dataset:
 
 
 def split(name: str, x: torch.Tensor, y: torch.Tensor, *, n_test: int, classes=None, seed: int = 0) -> Dataset:
-    """A fixed stratified train/test split (scikit-learn's, seeded) of ``x``, ``y``."""
+    """A fixed train/test split (scikit-learn's, seeded) of ``x``, ``y``: stratified when every label present
+    has two samples and both parts can hold every label, else plain."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(y))
     y_np = y.numpy()
-    stratify = y_np if np.bincount(y_np).min() >= 2 else None
+    counts = np.unique(y_np, return_counts=True)[1]  # labels present only: a gap (labels {3, 7}) is no class
+    ok = counts.min() >= 2 and min(n_test, len(y_np) - n_test) >= len(counts)
+    stratify = y_np if ok else None
     tr, te = train_test_split(idx, test_size=n_test, random_state=seed, stratify=stratify)
     tr, te = torch.from_numpy(np.sort(tr)), torch.from_numpy(np.sort(te))
     if classes is None:
