@@ -163,7 +163,50 @@ def test_split_is_stratified_when_labels_have_gaps(tmp_path):
 
 
 def test_split_of_few_samples_is_plain_when_a_part_cannot_hold_every_class(tmp_path):
-    x, y = np.random.default_rng(7).random((6, 1, 3, 3)).astype(np.float32), np.arange(6) % 2
+    x, y = np.random.default_rng(7).random((6, 1, 5, 5)).astype(np.float32), np.arange(6) % 2
     np.savez(tmp_path / "few.npz", x=x, y=y)
     ds = data.load(tmp_path / "few.npz")  # one test sample, two classes: before, scikit-learn's ValueError
     assert len(ds.y_test) == 1 and len(ds.y_train) == 5
+
+
+# ------------------------------------------------------------------ layout of .npz images
+def test_npz_layout_is_given_or_refused_when_ambiguous(tmp_path):
+    rng = np.random.default_rng(3)
+    nhwc = rng.random((6, 4, 4, 3)).astype(np.float32)  # H = 4 is also a channel count
+    y = np.arange(6) % 2
+    np.savez(tmp_path / "hwc.npz", x=nhwc, y=y)
+    with pytest.raises(DataError, match=r"hwc.npz\[x\].*\(6, 4, 4, 3\).*layout='NCHW' or layout='NHWC'"):
+        data.load(tmp_path / "hwc.npz")  # before: read silently as 4 channels of 4×3
+    ds = data.load(tmp_path / "hwc.npz", layout="NHWC", test_fraction=0.5)
+    assert ds.shape == (3, 4, 4)
+    both = torch.cat([ds.x_train, ds.x_test])
+    want = torch.from_numpy(nhwc.transpose(0, 3, 1, 2))
+    assert sorted(map(bytes, both.numpy())) == sorted(map(bytes, want.numpy()))  # every image, channels first
+    np.savez(tmp_path / "chw.npz", x_train=nhwc.transpose(0, 3, 1, 2), y_train=y, x_test=nhwc[:2].transpose(0, 3, 1, 2),
+             y_test=y[:2])
+    ds = data.load_npz(tmp_path / "chw.npz", layout="NCHW")
+    assert torch.equal(ds.x_test, want[:2])
+    np.savez(tmp_path / "wide.npz", x=rng.random((6, 10, 9, 9)).astype(np.float32), y=y)  # no channel axis to tell by
+    with pytest.raises(DataError, match="layout="):
+        data.load(tmp_path / "wide.npz")
+    assert data.load(tmp_path / "wide.npz", layout="NCHW").shape == (10, 9, 9)
+    with pytest.raises(ValueError, match="layout must be 'NCHW', 'NHWC' or None"):
+        data.load(tmp_path / "hwc.npz", layout="HWC")
+    with pytest.raises(TypeError, match="layout: not an option for an image folder"):
+        (tmp_path / "folder" / "a").mkdir(parents=True)
+        data.load(tmp_path / "folder", layout="NHWC")
+
+
+def test_image_folder_of_tiny_rgb_images_is_channels_first(tmp_path):
+    rng = np.random.default_rng(4)
+    first = None
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            a = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)  # H = 4: today's guess kept H×W×C
+            first = a if first is None else first
+            Image.fromarray(a).save(tmp_path / cls / f"{i}.png")
+    ds = data.load(tmp_path, test_fraction=0.34)
+    assert ds.shape == (3, 4, 4)
+    both = torch.cat([ds.x_train, ds.x_test])
+    assert any(torch.equal(img, torch.from_numpy(first.transpose(2, 0, 1) / 255.0).float()) for img in both)

@@ -30,7 +30,8 @@ def load(name: str | os.PathLike, **kwargs) -> Dataset:
     """An embedded dataset by name (``mnist``, ``digits``, ``lfw``) or a user's data by path.
 
     A path may be a ``.npz`` with ``x`` and ``y``, a folder of MNIST IDX files (gzipped or
-    not), or a folder with one sub-folder of images per class.
+    not), or a folder with one sub-folder of images per class. Options for a path go to its reader
+    (:func:`load_path`): ``layout=`` (``"NCHW"``/``"NHWC"`` for a ``.npz``), ``test_fraction=``, ``gray=``.
     """
     if isinstance(name, str) and name in _EMBEDDED:
         if kwargs:

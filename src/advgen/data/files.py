@@ -46,13 +46,36 @@ def read_idx(path) -> np.ndarray:
     return np.frombuffer(raw, dtype, offset=header).reshape(dims)
 
 
-def to_images(a: np.ndarray, where: str) -> torch.Tensor:
-    """N×H×W, N×H×W×C or N×C×H×W array (uint8 0..255 or float 0..1) to float32 N×C×H×W in [0, 1]."""
+LAYOUTS = ("NCHW", "NHWC")
+_CHANNELS = (1, 3, 4)  # the channel counts a layout can be told by
+
+
+def check_layout(layout) -> str | None:
+    """``layout`` is None (infer when unambiguous), ``"NCHW"`` or ``"NHWC"``; a ValueError otherwise."""
+    if layout is not None and layout not in LAYOUTS:
+        raise ValueError(f"layout must be 'NCHW', 'NHWC' or None (infer), got {layout!r}")
+    return layout
+
+
+def to_images(a: np.ndarray, where: str, layout: str | None = None) -> torch.Tensor:
+    """N×H×W, N×H×W×C or N×C×H×W array (uint8 0..255 or float 0..1) to float32 N×C×H×W in [0, 1].
+
+    A 4-D array is read in ``layout`` (``"NCHW"`` or ``"NHWC"``); with None the layout is inferred only
+    when exactly one of axis 1 and axis 3 is a channel count (1, 3 or 4), else a DataError asks for it.
+    """
+    check_layout(layout)
     if a.ndim == 3:
         a = a[:, None]
-    elif a.ndim == 4 and a.shape[-1] in (1, 3, 4) and a.shape[1] not in (1, 3, 4):
-        a = a.transpose(0, 3, 1, 2)
-    elif a.ndim != 4:
+    elif a.ndim == 4:
+        if layout is None:
+            first, last = a.shape[1] in _CHANNELS, a.shape[3] in _CHANNELS
+            if first == last:
+                raise DataError(f"{where}: cannot tell whether images of shape {a.shape} are N×C×H×W or "
+                                f"N×H×W×C; pass layout='NCHW' or layout='NHWC'")
+            layout = "NHWC" if last else "NCHW"
+        if layout == "NHWC":
+            a = a.transpose(0, 3, 1, 2)
+    else:
         raise DataError(f"{where}: images must be N×H×W, N×H×W×C or N×C×H×W; got shape {a.shape}")
     if a.dtype == np.uint8:
         a = a / 255.0
@@ -95,8 +118,13 @@ def load_idx_folder(folder) -> Dataset:
     return Dataset(folder.name, xtr, ytr, xte, yte, tuple(str(c) for c in range(k)))
 
 
-def load_npz(path, *, test_fraction: float = 0.2) -> Dataset:
-    """An ``.npz`` with arrays ``x`` and ``y`` (split here) or ``x_train, y_train, x_test, y_test``."""
+def load_npz(path, *, test_fraction: float = 0.2, layout: str | None = None) -> Dataset:
+    """An ``.npz`` with arrays ``x`` and ``y`` (split here) or ``x_train, y_train, x_test, y_test``.
+
+    Images are N×H×W or 4-D in ``layout`` (``"NCHW"`` or ``"NHWC"``; None infers it only when the shape
+    leaves no doubt), uint8 0..255 or float in [0, 1].
+    """
+    check_layout(layout)
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -106,14 +134,15 @@ def load_npz(path, *, test_fraction: float = 0.2) -> Dataset:
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a readable .npz archive ({e})") from None
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
-        xtr, xte = to_images(arrays["x_train"], f"{path}[x_train]"), to_images(arrays["x_test"], f"{path}[x_test]")
+        xtr = to_images(arrays["x_train"], f"{path}[x_train]", layout)
+        xte = to_images(arrays["x_test"], f"{path}[x_test]", layout)
         ytr = to_labels(arrays["y_train"], len(xtr), f"{path}[y_train]")
         yte = to_labels(arrays["y_test"], len(xte), f"{path}[y_test]")
         k = int(max(ytr.max(), yte.max())) + 1
         return Dataset(path.stem, xtr, ytr, xte, yte, tuple(str(c) for c in range(k)))
     if not {"x", "y"} <= arrays.keys():
         raise DataError(f"{path}: needs arrays 'x' and 'y' (or x_train/y_train/x_test/y_test); has {sorted(arrays)}")
-    x = to_images(arrays["x"], f"{path}[x]")
+    x = to_images(arrays["x"], f"{path}[x]", layout)
     y = to_labels(arrays["y"], len(x), f"{path}[y]")
     return split(path.stem, x, y, n_test=max(1, round(test_fraction * len(y))))
 
@@ -146,20 +175,37 @@ def load_image_folder(folder, *, test_fraction: float = 0.2, gray: bool | None =
                 raise DataError(f"{f}: size {a.shape} differs from the first image's {size}; resize them to one size")
             xs.append(a)
             ys.append(k)
-    x = to_images(np.stack(xs), str(folder))
+    x = to_images(np.stack(xs), str(folder), layout="NHWC" if xs[0].ndim == 3 else None)  # PIL: H×W(×C)
     y = torch.tensor(ys, dtype=torch.long)
     return split(folder.name, x, y, n_test=max(1, round(test_fraction * len(y))), classes=classes)
 
 
+_OPTIONS = {"a .npz file": ("test_fraction", "layout"),
+            "an IDX folder": (),
+            "an image folder": ("test_fraction", "gray")}
+
+
+def _options(kind: str, kwargs: dict) -> dict:
+    extra = sorted(set(kwargs) - set(_OPTIONS[kind]))
+    if extra:
+        raise TypeError(f"{', '.join(extra)}: not an option for {kind} "
+                        f"(it takes {', '.join(_OPTIONS[kind]) or 'none'})")
+    return kwargs
+
+
 def load_path(path, **kwargs) -> Dataset:
-    """Dispatch on what ``path`` is: ``.npz``, a folder of IDX files, or a folder of class folders."""
+    """Dispatch on what ``path`` is: ``.npz``, a folder of IDX files, or a folder of class folders.
+
+    Options go to the reader: ``test_fraction`` (``.npz``, image folder), ``layout`` (``.npz``),
+    ``gray`` (image folder); a TypeError names one the reader lacks.
+    """
     path = Path(path)
     if path.suffix == ".npz":
-        return load_npz(path, **kwargs)
+        return load_npz(path, **_options("a .npz file", kwargs))
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
         if _find(path, "train-images-idx3-ubyte") or _find(path, "t10k-images-idx3-ubyte"):
-            return load_idx_folder(path)
-        return load_image_folder(path, **kwargs)
+            return load_idx_folder(path, **_options("an IDX folder", kwargs))
+        return load_image_folder(path, **_options("an image folder", kwargs))
     raise DataError(f"{path}: expected a .npz file, a folder of IDX files, or a folder with one sub-folder per class")
