@@ -210,3 +210,62 @@ def test_image_folder_of_tiny_rgb_images_is_channels_first(tmp_path):
     assert ds.shape == (3, 4, 4)
     both = torch.cat([ds.x_train, ds.x_test])
     assert any(torch.equal(img, torch.from_numpy(first.transpose(2, 0, 1) / 255.0).float()) for img in both)
+
+
+# ------------------------------------------------------------------ num_classes= and classes=
+def test_num_classes_and_classes_on_npz(tmp_path):
+    p = _gappy_npz(tmp_path)
+    assert data.load(p).num_classes == 8  # the default: the largest label + 1
+    ds = data.load(p, num_classes=10)
+    assert ds.num_classes == 10 and ds.classes == tuple("0123456789")
+    names = ("a", "b", "c", "three", "d", "e", "f", "seven")
+    ds = data.load_npz(p, classes=list(names))
+    assert ds.classes == names and set(ds.y_train.tolist()) == {3, 7}
+    assert data.load(p, classes=names, num_classes=8).classes == names
+    with pytest.raises(ValueError, match="classes must name every label: the labels go up to 7, classes has 2"):
+        data.load(p, classes=["three", "seven"])
+    with pytest.raises(ValueError, match="num_classes must be at least 8 .the labels go up to 7., got 5"):
+        data.load(p, num_classes=5)
+    with pytest.raises(ValueError, match="classes has 8 names but num_classes is 9"):
+        data.load(p, classes=names, num_classes=9)
+    with pytest.raises(ValueError, match="classes must be distinct.*'a'"):
+        data.load(p, classes=["a"] * 8)
+    with pytest.raises(TypeError, match="classes must be a list of class names"):
+        data.load(p, classes="abcdefgh")
+    with pytest.raises(TypeError, match="num_classes must be a positive integer"):
+        data.load(p, num_classes=8.0)
+    with pytest.raises(ValueError, match="num_classes must be a positive integer, got 0"):
+        data.load(p, num_classes=0)
+
+
+def test_num_classes_and_classes_on_folders(tmp_path):
+    rng = np.random.default_rng(6)
+    for cls in ("cat", "dog"):
+        (tmp_path / "img" / cls).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 256, (5, 5), dtype=np.uint8)).save(tmp_path / "img" / cls / f"{i}.png")
+    ds = data.load(tmp_path / "img", classes=["bird", "dog", "cat"])
+    assert ds.classes == ("bird", "dog", "cat")
+    assert sorted(set(ds.y_train.tolist()) | set(ds.y_test.tolist())) == [1, 2]
+    ref = data.load(tmp_path / "img")  # cat = 0, dog = 1: the same images, relabelled cat = 2, dog = 1
+
+    def labelled(d):
+        return sorted((bytes(xi.numpy()), int(yi)) for xi, yi in zip(torch.cat([d.x_train, d.x_test]),
+                                                                     torch.cat([d.y_train, d.y_test])))
+    assert labelled(ds) == sorted((b, 2 - k) for b, k in labelled(ref))
+    assert data.load(tmp_path / "img", num_classes=4).classes == ("cat", "dog", "2", "3")
+    with pytest.raises(ValueError, match="classes must name every sub-folder.*'dog'"):
+        data.load(tmp_path / "img", classes=["cat"])
+    with pytest.raises(ValueError, match="num_classes must be at least 2"):
+        data.load(tmp_path / "img", num_classes=1)
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    labels = np.array([3, 7, 3, 7], np.uint8)
+    for prefix in ("train", "t10k"):
+        write_idx(idx / f"{prefix}-images-idx3-ubyte", np.zeros((4, 3, 3), np.uint8))
+        write_idx(idx / f"{prefix}-labels-idx1-ubyte", labels)
+    assert data.load(idx).num_classes == 8
+    assert data.load(idx, num_classes=10).num_classes == 10
+    assert data.load_idx_folder(idx, classes=list("abcdefgh")).classes[7] == "h"
+    with pytest.raises(TypeError, match="test_fraction: not an option for an IDX folder"):
+        data.load(idx, test_fraction=0.5)  # before: silently ignored

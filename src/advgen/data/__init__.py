@@ -31,7 +31,8 @@ def load(name: str | os.PathLike, **kwargs) -> Dataset:
 
     A path may be a ``.npz`` with ``x`` and ``y``, a folder of MNIST IDX files (gzipped or
     not), or a folder with one sub-folder of images per class. Options for a path go to its reader
-    (:func:`load_path`): ``layout=`` (``"NCHW"``/``"NHWC"`` for a ``.npz``), ``test_fraction=``, ``gray=``.
+    (:func:`load_path`): ``num_classes=``, ``classes=`` (names of labels 0..K−1), ``layout=``
+    (``"NCHW"``/``"NHWC"`` for a ``.npz``), ``test_fraction=``, ``gray=``.
     """
     if isinstance(name, str) and name in _EMBEDDED:
         if kwargs:

@@ -94,6 +94,47 @@ def to_labels(a: np.ndarray, n: int, where: str) -> torch.Tensor:
     return torch.from_numpy(a.astype(np.int64))
 
 
+def check_classes(num_classes, classes) -> tuple[int | None, tuple[str, ...] | None]:
+    """Validate the ``num_classes=`` and ``classes=`` options of the readers (before any file is read)."""
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise TypeError(f"num_classes must be a positive integer or None, got {num_classes!r}")
+        num_classes = int(num_classes)
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+    if classes is not None:
+        if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple)) \
+                or not all(isinstance(c, str) for c in classes):
+            raise TypeError(f"classes must be a list of class names (strings), one per label, got {classes!r}")
+        classes = tuple(classes)
+        dup = sorted({c for c in classes if classes.count(c) > 1})
+        if dup:
+            raise ValueError(f"classes must be distinct names; {', '.join(map(repr, dup))} appear more than once")
+        if num_classes is not None and len(classes) != num_classes:
+            raise ValueError(f"classes has {len(classes)} names but num_classes is {num_classes}; give one or make "
+                             f"them agree")
+    return num_classes, classes
+
+
+def class_names(top: int, num_classes: int | None, classes: tuple[str, ...] | None,
+                found: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The names of labels 0..K−1 for labels that go up to ``top``: ``classes``, or ``found`` (e.g. the
+    folder names) then ``"k"`` up to ``num_classes`` (default: ``top + 1``). Arguments as
+    :func:`check_classes` returned them."""
+    if classes is not None:
+        if len(classes) <= top:
+            raise ValueError(f"classes must name every label: the labels go up to {top}, classes has "
+                             f"{len(classes)} names")
+        return classes
+    k = top + 1 if num_classes is None else num_classes
+    if k <= top:
+        raise ValueError(f"num_classes must be at least {top + 1} (the labels go up to {top}), got {k}")
+    names = tuple(found) + tuple(str(c) for c in range(len(found), k))
+    if len(set(names)) != len(names):
+        raise ValueError(f"num_classes={k} gives the class names {names}, which repeat; pass classes= instead")
+    return names
+
+
 def _find(folder: Path, stem: str) -> Path | None:
     for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
         if (folder / name).is_file():
@@ -101,8 +142,13 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def load_idx_folder(folder) -> Dataset:
-    """A folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-…`` (``.gz`` too)."""
+def load_idx_folder(folder, *, num_classes: int | None = None, classes=None) -> Dataset:
+    """A folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-…`` (``.gz`` too).
+
+    ``classes`` names labels 0..K−1 (it must cover the labels); ``num_classes`` sets K (default: the
+    largest label + 1).
+    """
+    num_classes, classes = check_classes(num_classes, classes)
     folder = Path(folder)
     parts = {}
     for split_name, prefix in (("train", "train"), ("test", "t10k")):
@@ -114,17 +160,20 @@ def load_idx_folder(folder) -> Dataset:
     (xtr, ytr), (xte, yte) = parts["train"], parts["test"]
     if xtr.shape[1:] != xte.shape[1:]:
         raise DataError(f"{folder}: train images {tuple(xtr.shape[1:])} and test images {tuple(xte.shape[1:])} differ")
-    k = int(max(ytr.max(), yte.max())) + 1
-    return Dataset(folder.name, xtr, ytr, xte, yte, tuple(str(c) for c in range(k)))
+    names = class_names(int(max(ytr.max(), yte.max())), num_classes, classes)
+    return Dataset(folder.name, xtr, ytr, xte, yte, names)
 
 
-def load_npz(path, *, test_fraction: float = 0.2, layout: str | None = None) -> Dataset:
+def load_npz(path, *, test_fraction: float = 0.2, layout: str | None = None, num_classes: int | None = None,
+             classes=None) -> Dataset:
     """An ``.npz`` with arrays ``x`` and ``y`` (split here) or ``x_train, y_train, x_test, y_test``.
 
     Images are N×H×W or 4-D in ``layout`` (``"NCHW"`` or ``"NHWC"``; None infers it only when the shape
-    leaves no doubt), uint8 0..255 or float in [0, 1].
+    leaves no doubt), uint8 0..255 or float in [0, 1]. ``classes`` names labels 0..K−1 (it must cover
+    the labels); ``num_classes`` sets K (default: the largest label + 1).
     """
     check_layout(layout)
+    num_classes, classes = check_classes(num_classes, classes)
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -138,25 +187,41 @@ def load_npz(path, *, test_fraction: float = 0.2, layout: str | None = None) -> 
         xte = to_images(arrays["x_test"], f"{path}[x_test]", layout)
         ytr = to_labels(arrays["y_train"], len(xtr), f"{path}[y_train]")
         yte = to_labels(arrays["y_test"], len(xte), f"{path}[y_test]")
-        k = int(max(ytr.max(), yte.max())) + 1
-        return Dataset(path.stem, xtr, ytr, xte, yte, tuple(str(c) for c in range(k)))
+        names = class_names(int(max(ytr.max(), yte.max())), num_classes, classes)
+        return Dataset(path.stem, xtr, ytr, xte, yte, names)
     if not {"x", "y"} <= arrays.keys():
         raise DataError(f"{path}: needs arrays 'x' and 'y' (or x_train/y_train/x_test/y_test); has {sorted(arrays)}")
     x = to_images(arrays["x"], f"{path}[x]", layout)
     y = to_labels(arrays["y"], len(x), f"{path}[y]")
-    return split(path.stem, x, y, n_test=max(1, round(test_fraction * len(y))))
+    names = class_names(int(y.max()), num_classes, classes)
+    return split(path.stem, x, y, n_test=max(1, round(test_fraction * len(y))), classes=names)
 
 
-def load_image_folder(folder, *, test_fraction: float = 0.2, gray: bool | None = None) -> Dataset:
-    """A folder with one sub-folder per class, each holding images of one common size."""
+def load_image_folder(folder, *, test_fraction: float = 0.2, gray: bool | None = None,
+                      num_classes: int | None = None, classes=None) -> Dataset:
+    """A folder with one sub-folder per class, each holding images of one common size.
+
+    Labels follow the sorted sub-folder names, or ``classes`` (the sub-folder name of each label 0..K−1;
+    it must name every sub-folder, and may name classes without one). ``num_classes`` sets K (default:
+    the number of sub-folders; extra classes are named by their index).
+    """
     from PIL import Image, UnidentifiedImageError
 
+    num_classes, classes = check_classes(num_classes, classes)
     folder = Path(folder)
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    if not classes:
+    found = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if not found:
         raise DataError(f"{folder}: expected one sub-folder per class, found none")
+    if classes is not None:
+        missing = [c for c in found if c not in classes]
+        if missing:
+            raise ValueError(f"classes must name every sub-folder of {folder}; it lacks "
+                             f"{', '.join(map(repr, missing))}")
+    names = class_names(max(classes.index(c) for c in found) if classes else len(found) - 1, num_classes, classes,
+                        tuple(found))
     xs, ys, size = [], [], None
-    for k, cls in enumerate(classes):
+    for cls in found:
+        k = names.index(cls)
         files = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
         if not files:
             raise DataError(f"{folder / cls}: class folder holds no images ({', '.join(sorted(_IMAGE_SUFFIXES))})")
@@ -177,12 +242,12 @@ def load_image_folder(folder, *, test_fraction: float = 0.2, gray: bool | None =
             ys.append(k)
     x = to_images(np.stack(xs), str(folder), layout="NHWC" if xs[0].ndim == 3 else None)  # PIL: H×W(×C)
     y = torch.tensor(ys, dtype=torch.long)
-    return split(folder.name, x, y, n_test=max(1, round(test_fraction * len(y))), classes=classes)
+    return split(folder.name, x, y, n_test=max(1, round(test_fraction * len(y))), classes=names)
 
 
-_OPTIONS = {"a .npz file": ("test_fraction", "layout"),
-            "an IDX folder": (),
-            "an image folder": ("test_fraction", "gray")}
+_OPTIONS = {"a .npz file": ("test_fraction", "layout", "num_classes", "classes"),
+            "an IDX folder": ("num_classes", "classes"),
+            "an image folder": ("test_fraction", "gray", "num_classes", "classes")}
 
 
 def _options(kind: str, kwargs: dict) -> dict:
@@ -196,8 +261,8 @@ def _options(kind: str, kwargs: dict) -> dict:
 def load_path(path, **kwargs) -> Dataset:
     """Dispatch on what ``path`` is: ``.npz``, a folder of IDX files, or a folder of class folders.
 
-    Options go to the reader: ``test_fraction`` (``.npz``, image folder), ``layout`` (``.npz``),
-    ``gray`` (image folder); a TypeError names one the reader lacks.
+    Options go to the reader: ``num_classes``, ``classes`` (all), ``test_fraction`` (``.npz``, image
+    folder), ``layout`` (``.npz``), ``gray`` (image folder); a TypeError names one the reader lacks.
     """
     path = Path(path)
     if path.suffix == ".npz":
