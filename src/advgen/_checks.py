@@ -162,13 +162,15 @@ def device_of(m: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def forward(m: nn.Module, x: torch.Tensor, name: str = "x") -> torch.Tensor:
-    """``m(x)`` as N×K logits; a shape mismatch becomes a ``ValueError`` naming ``name``."""
+def forward(m: nn.Module, x: torch.Tensor, name: str = "x", shape: tuple | None = None) -> torch.Tensor:
+    """``m(x)`` as N×K logits; a shape mismatch becomes a ``ValueError`` naming ``name`` and ``shape`` (the
+    whole input's shape, when ``x`` is a slice of it; default ``x.shape``)."""
     try:
         out = m(x)
     except RuntimeError as e:
         if "shape" in str(e) or "size" in str(e) or "channels" in str(e):
-            raise ValueError(f"{name} of shape {tuple(x.shape)} does not fit the model: {e}") from None
+            raise ValueError(f"{name} of shape {tuple(x.shape if shape is None else shape)} does not fit the model: "
+                             f"{e}") from None
         raise
     if out.dim() != 2 or out.shape[0] != x.shape[0]:
         raise ValueError(f"the model must return N×K class scores for {name}; got shape {tuple(out.shape)}")

@@ -316,3 +316,12 @@ def test_the_readme_example_runs():
     section = readme[readme.index("## Your own model"):]
     code = section[section.index("```python\n") + 10:]
     exec(compile(code[:code.index("```")], "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_a_misshapen_batch_is_reported_with_its_own_shape(resnet):
+    """An NHWC batch of 4 was reported as 'x of shape (1, 32, 32, 3)' (the one-image probe for the class count)."""
+    nhwc = torch.rand(4, 32, 32, 3)
+    with pytest.raises(ValueError, match=r"x of shape \(4, 32, 32, 3\) does not fit the model"):
+        attacks.fgsm(resnet, nhwc, 0, 0.03)
+    with pytest.raises(ValueError, match=r"x of shape \(4, 32, 32, 3\) does not fit the model"):
+        attacks.evaluate(resnet, attacks.fgsm, nhwc, [0, 1, 2, 0], eps=0.03)

@@ -54,6 +54,14 @@ def predict(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     return torch.cat(out).to(x.device)
 
 
+def num_classes(model, x: torch.Tensor, name: str = "x") -> int:
+    """The number of classes ``model`` scores, from one image of ``x`` (an error names ``x``'s whole shape)."""
+    model = models.classifier(model)
+    dev = _checks.device_of(model)
+    with torch.no_grad(), _checks.frozen(model):
+        return int(_checks.forward(model, x[:1].to(dev), name, tuple(x.shape)).shape[1])
+
+
 def least_likely(model, x: torch.Tensor, *, batch_size: int = 512, output=None, bounds=None) -> torch.Tensor:
     """The class the model finds least likely for each image (Kurakin et al. 2016): argmin of the logits."""
     model = models.classifier(model, output=output, bounds=bounds)
@@ -96,8 +104,7 @@ def prepare(model, x, y, targeted: bool, batch_size: int | None = None, name: st
         if targeted:
             raise ValueError(f"{name} must hold the target classes when targeted=True, got None")
         return model, x, predict(model, x).argmax(1)
-    num_classes = predict(model, x[:1]).shape[1]
-    return model, x, _checks.labels(y, len(x), num_classes, name).to(x.device)
+    return model, x, _checks.labels(y, len(x), num_classes(model, x), name).to(x.device)
 
 
 def check_eps(eps, name: str = "eps") -> float:

@@ -23,7 +23,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .. import _checks, losses, models
+from .. import _checks, losses
 from . import base
 
 

@@ -140,7 +140,7 @@ def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=No
                 for e in eps]
     if not callable(attack):
         raise TypeError(f"attack must be a callable attack(model, x, y, ...), got {type(attack).__name__}")
-    k = base.predict(model, x[:1]).shape[1]
+    k = base.num_classes(model, x)
     y = _checks.labels(y, len(x), k, "y").to(x.device)
     targeted = target is not None
     if targeted:
@@ -213,7 +213,7 @@ def transfer_matrix(sources, targets, attack: Callable, x: torch.Tensor, y, *, b
     _checks.images(x)
     _checks.positive_int(batch_size, "batch_size")
     preds = [base.predict(t, x, batch_size).argmax(1) for t in targets]
-    y = _checks.labels(y, len(x), int(base.predict(targets[0], x[:1]).shape[1]), "y").to(preds[0].device)
+    y = _checks.labels(y, len(x), base.num_classes(targets[0], x), "y").to(preds[0].device)
     rates = torch.empty(len(sources), len(targets))
     for i, s in enumerate(sources):
         x_adv = attack(s, x, y, batch_size=batch_size, **kwargs)

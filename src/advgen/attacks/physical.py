@@ -345,7 +345,7 @@ def destruction_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y, transforms:
     _checks.images(x_adv, "x_adv")
     if x_adv.shape != x.shape:
         raise ValueError(f"x_adv must have the shape of x {tuple(x.shape)}, got {tuple(x_adv.shape)}")
-    y = _checks.labels(y, len(x), int(base.predict(model, x[:1]).shape[1]), "y")
+    y = _checks.labels(y, len(x), base.num_classes(model, x), "y")
     clean = base.predict(model, x).argmax(1) == y
     adv = base.predict(model, x_adv).argmax(1) == y
     keep = clean & ~adv

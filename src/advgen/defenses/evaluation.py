@@ -89,7 +89,7 @@ def blackbox_transfer(model, x: torch.Tensor, y: torch.Tensor, *, n_seed: int = 
     rest[seed_idx] = False
     ex, ey = x[rest], y[rest]
     oracle = attacks.Oracle(model, batch_size=batch_size)
-    num_classes = base.predict(model, x[:1]).shape[1]
+    num_classes = base.num_classes(model, x)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         arch = nets.ARCHITECTURES[substitute](num_classes, x.shape[1])

@@ -5,7 +5,6 @@ that names it, G and H cooperating), switched on halfway through (0 -> 2.0). Sco
 and MIG of Q's code estimates (disentanglement_lib's definitions)."""
 from __future__ import annotations
 
-import torch
 
 from .. import data, gan, plot
 from . import _disentangle as dis

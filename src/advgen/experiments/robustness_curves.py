@@ -1,7 +1,6 @@
 """Accuracy against ε for FGSM, BIM, ILLC and PGD on two zoo classifiers (a robustness curve)."""
 from __future__ import annotations
 
-import torch
 
 from .. import attacks, plot
 from . import _adversarial as adv
