@@ -233,3 +233,33 @@ def test_optimizer_and_scheduler_arguments_are_checked():
         fit(_net(), x, y, CFG, optimizer=lambda p: list(p), progress=False)
     with pytest.raises(TypeError, match="scheduler.* must return an LRScheduler"):
         fit(_net(), x, y, CFG, scheduler=lambda opt, n: 0.5, progress=False)
+
+
+def test_adversarial_training_and_distillation_take_your_optimizer_and_schedule():
+    """SGD at learning rate 0 under a constant schedule leaves the weights exactly as they were."""
+    torch.manual_seed(0)
+    x, y = torch.rand(16, 1, 6, 6), torch.arange(16) % 3
+
+    def net():
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 3))
+
+    def sgd(params):
+        return torch.optim.SGD(params, lr=0.0)
+
+    def constant(opt, total):
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+
+    m = net()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    defenses.adversarial_training(m, (x, y), eps=0.1, steps=1, epochs=1, batch_size=8, progress=False,
+                                  optimizer=sgd, scheduler=constant)
+    assert all(torch.equal(v, m.state_dict()[k]) for k, v in before.items())
+    t, s = net(), net()
+    s0 = {k: v.clone() for k, v in s.state_dict().items()}
+    defenses.defensive_distillation((x, y), temperature=10, teacher=t, student=s, epochs=1, batch_size=8,
+                                    progress=False, optimizer=sgd, scheduler=constant)
+    assert all(torch.equal(v, s.state_dict()[k]) for k, v in s0.items())
+    moved = net()
+    moved.load_state_dict(before)
+    defenses.adversarial_training(moved, (x, y), eps=0.1, steps=1, epochs=1, batch_size=8, progress=False)
+    assert not all(torch.equal(v, moved.state_dict()[k]) for k, v in before.items())  # the default does train

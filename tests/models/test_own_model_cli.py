@@ -92,6 +92,9 @@ def test_latent_translate_and_image_gan(own):
     assert cli.main(["translate", str(root / "images" / "red"), "--model", f"{root / 'own.py'}:build_translator",
                      "--out", str(root / "translated")]) == 0
     assert len(list((root / "translated").glob("*.png"))) == 10
+    assert cli.main(["translate", "--data", str(root / "images"), "--model", f"{root / 'own.py'}:build_translator",
+                     "--out", str(root / "translated-test")]) == 0
+    assert len(list((root / "translated-test").glob("*.png"))) == 6  # the test split
     assert cli.main(["gan", "--data", str(root / "images"), "--pack", "2", "--steps", "2", "--batch-size", "4",
                      "--filters", "4", "--out", str(root / "gan.png"),
                      "--save-generator", str(root / "G.safetensors")]) == 0

@@ -5,7 +5,8 @@
     advgen translate in.png --weights G.safetensors --out out.png
     advgen translate photos/ --model my_gen.py:build --weights G.safetensors --out translated/
 
-IMAGE may be a folder: every image in it is translated into the folder ``--out``. Your own ``--model``
+IMAGE may be a folder: every image in it is translated into the folder ``--out``; or give ``--data`` (an
+embedded dataset, a ``.npz`` or an image folder) to translate its test images. Your own ``--model``
 FILE.py:FUNCTION returns the generator (images in [0, 1] to images in [0, 1]); ``--weights`` are then its
 safetensors, loaded strictly. Grey models take the image's mean over colour channels. Models are trained once and cached in
 $ADVGEN_HOME/image2image (minutes on a CPU).
@@ -19,7 +20,9 @@ def register(sub) -> None:
     from ..gan.pretrained import NAMES
 
     p = sub.add_parser("translate", help="translate an image with pix2pix / CycleGAN generators")
-    p.add_argument("image", help="an image file (PNG, JPEG, ...) or a folder of them")
+    p.add_argument("image", nargs="?", help="an image file (PNG, JPEG, ...) or a folder of them")
+    p.add_argument("--data", help="instead of IMAGE: translate the test images of a dataset (mnist, digits, lfw, "
+                                  "a .npz or a folder of class folders) into the folder --out")
     named = [n for n in NAMES if "x4" not in n]
     p.add_argument("--model", default="edges2digits",
                    help=f"a named model ({', '.join(named)}; default edges2digits) or your FILE.py:FUNCTION")
@@ -48,31 +51,47 @@ def translate_(args) -> int:
     from pathlib import Path
 
     from ..data.files import _IMAGE_SUFFIXES
-    from ..gan._paired import apply
     from .restore import _read, _write
 
+    if (args.image is None) == (args.data is None):
+        raise ValueError("give IMAGE (a file or a folder) or --data, not both")
+    out_dir = Path(args.out if args.out != "translated.png" else "translated")
+    if args.data is not None:
+        from .. import data
+
+        ds = data.load(args.data)
+        G = _generator(args)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for i, x in enumerate(ds.x_test):
+            _write(str(out_dir / f"{i:05d}.png"), _translate(G, x[None], args))
+        print(f"wrote {len(ds.x_test)} images to {out_dir}")
+        return 0
     src = Path(args.image)
     if src.is_dir():
         files = sorted(p for p in src.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
         if not files:
             raise ValueError(f"IMAGE {src}: the folder holds no images")
-        out_dir = Path(args.out if args.out != "translated.png" else "translated")
         out_dir.mkdir(parents=True, exist_ok=True)
         pairs = [(f, out_dir / (f.stem + ".png")) for f in files]
     else:
         pairs = [(src, Path(args.out))]
     G = _generator(args)
-    first = next((m for m in G.modules() if hasattr(m, "in_channels")), None)
     for f, dest in pairs:
-        x = _read(str(f))
-        cin = first.in_channels if first is not None else x.shape[1]
-        if x.shape[1] != cin:
-            x = x.mean(1, keepdim=True) if cin == 1 else x.expand(-1, cin, -1, -1)
-        try:
-            out = apply(G, x.to(args.device), batch_size=1)
-        except RuntimeError as e:
-            raise ValueError(f"--model {args.model} does not take {f} ({'×'.join(map(str, x.shape[1:]))}): "
-                             f"{str(e).splitlines()[0]}") from None
-        _write(str(dest), out)
+        _write(str(dest), _translate(G, _read(str(f)), args, f))
     print(f"wrote {pairs[0][1] if len(pairs) == 1 else f'{len(pairs)} images to {pairs[0][1].parent}'}")
     return 0
+
+
+def _translate(G, x, args, where="the image"):
+    """G(x) for one 1×C×H×W image, its channels matched to G's first layer (grey: the mean over colours)."""
+    from ..gan._paired import apply
+
+    first = next((m for m in G.modules() if hasattr(m, "in_channels")), None)
+    cin = first.in_channels if first is not None else x.shape[1]
+    if x.shape[1] != cin:
+        x = x.mean(1, keepdim=True) if cin == 1 else x.expand(-1, cin, -1, -1)
+    try:
+        return apply(G, x.to(args.device), batch_size=1)
+    except RuntimeError as e:
+        raise ValueError(f"--model {args.model} does not take {where} ({'×'.join(map(str, x.shape[1:]))}): "
+                         f"{str(e).splitlines()[0]}") from None

@@ -75,7 +75,8 @@ class DistillResult:
 
 def defensive_distillation(train, *, temperature: float = 100.0, teacher: nn.Module, student: nn.Module,
                            epochs: int = 10, batch_size: int = 64, lr: float = 2e-3, shift: int = 0,
-                           seed: int = 0, progress: bool = True, amp: str | None = None) -> DistillResult:
+                           seed: int = 0, progress: bool = True, amp: str | None = None, optimizer=None,
+                           scheduler=None) -> DistillResult:
     """Train ``teacher`` at temperature T on hard labels, then ``student`` at T on its soft labels.
 
     Both models are trained in place (same :class:`advgen.train.FitConfig` apart from the seed:
@@ -88,13 +89,15 @@ def defensive_distillation(train, *, temperature: float = 100.0, teacher: nn.Mod
         temperature: T > 0 (Papernot et al. use 100 on MNIST; T = 1 is ordinary distillation).
         teacher, student: untrained classifiers (usually the same architecture).
         amp: ``"bf16"`` trains under bfloat16 autocast (:func:`advgen.train.fit`).
+        optimizer, scheduler: your optimiser and schedule for both, as :func:`advgen.train.fit` takes them.
     """
     x, y = as_tensors(train, name="train")
     _checks.model(teacher, "teacher")
     _checks.model(student, "student")
     t = Temperature(teacher, temperature).temperature
     fc = FitConfig(epochs=_checks.positive_int(epochs, "epochs"), batch_size=batch_size, lr=lr, shift=shift, seed=seed)
-    t_losses = fit(Temperature(teacher, t), x, y, fc, progress=progress, desc=f"teacher at T={t:g}", amp=amp)
+    own = dict(optimizer=optimizer, scheduler=scheduler)
+    t_losses = fit(Temperature(teacher, t), x, y, fc, progress=progress, desc=f"teacher at T={t:g}", amp=amp, **own)
     teacher.eval()
 
     def loss(model, xb, yb, step):
@@ -102,6 +105,6 @@ def defensive_distillation(train, *, temperature: float = 100.0, teacher: nn.Mod
 
     s_fc = FitConfig(**dict(fc.to_dict(), seed=seed + 1))
     s_losses = fit(Temperature(student, t), x, y, s_fc, progress=progress, desc=f"student at T={t:g}", loss=loss,
-                   amp=amp)
+                   amp=amp, **own)
     student.eval()
     return DistillResult(teacher, student, t_losses, s_losses)
