@@ -15,7 +15,7 @@ Same model (zoo ``mnist-cnn``), same 256 MNIST test digits, same settings, one C
    made × one forward + backward (input gradient only, frozen weights) on the same batch, timed
    in a plain loop right after the attacks of each round (so load changes hit both alike).
 
-Run in the benchmark environment:  /work/benchvenv/bin/python benchmarks/attacks_vs_peers.py
+Run in the benchmark environment:  .bench/bin/python benchmarks/attacks_vs_peers.py
 """
 from __future__ import annotations
 
