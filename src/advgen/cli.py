@@ -51,8 +51,11 @@ def entry() -> None:
     lets ``KeyboardInterrupt`` through, so a caller such as a test runner that is interrupted stops.)"""
     try:
         code = main()
-    except KeyboardInterrupt:
-        print("advgen: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        # a training loop that saved its state first (advgen.checkpoint.Interrupted) says where, and how to go on
+        saved = str(stop)
+        print(f"advgen: interrupted — {saved}; or delete that checkpoint to start over" if saved
+              else "advgen: interrupted", file=sys.stderr)
         code = 130
     sys.exit(code)
 

@@ -102,9 +102,15 @@ def _save_checkpoint(path, model, opt, sched, gen, epoch: int, losses: list, con
 
 def _load_checkpoint(path, model, opt, sched, gen, config: FitConfig) -> tuple[int, list, int, float, torch.Tensor | None]:
     tensors, meta = ckpt.load(path)
-    if meta.get("kind") != "advgen.train.fit checkpoint" or meta.get("config") != config.to_dict():
-        raise ValueError(f"checkpoint {path} was written by another training run (config "
-                         f"{meta.get('config')}); use a new path or delete it")
+    fresh = f"delete {path} (and its .prev) or pass another checkpoint path to start afresh"
+    if meta.get("kind") != "advgen.train.fit checkpoint" or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"checkpoint {path} was not written by advgen.train.fit ({fresh})")
+    old, new = meta["config"], config.to_dict()
+    differ = [f"{k}={old.get(k)!r} there, {new.get(k)!r} here" for k in sorted(set(old) | set(new))
+              if old.get(k) != new.get(k)]
+    if differ:
+        raise ValueError(f"checkpoint {path} holds a run with other settings: {'; '.join(differ)} "
+                         f"(run with its settings to resume, or {fresh})")
     for what, obj, default in (("optimizer", opt, "Adam"), ("scheduler", sched, "OneCycleLR")):
         saved = meta.get(f"{what}_class", default)  # checkpoints from before optimizer=/scheduler=: the defaults
         if saved != type(obj).__name__:

@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     p.add_argument("--shift", type=int, default=2, help="random-shift augmentation in pixels (default 2)")
     p.add_argument("--checkpoint-dir", help="adversarial training: checkpoint every epoch here and resume from it")
+    p.add_argument("--checkpoint-every", type=int,
+                   help="with --checkpoint-dir: also checkpoint every N batches (default: once per epoch)")
     p.add_argument("--n", type=int, default=1000, help="test images to evaluate (default 1000; 0: skip)")
     p.add_argument("--restarts", type=int, default=5, help="PGD-40 random restarts in the evaluation (default 5)")
     p.add_argument("--cw-n", type=int, default=200, help="images for CW-L2 (default 200; 0: skip)")
@@ -69,7 +71,8 @@ def defend(args) -> int:
             raise ValueError(f"{name} must be >= 0, got {v}")
     _checks.positive_int(args.restarts, "--restarts")
     # every training flag is checked here, before the data loads or anything trains
-    for v, name in ((args.epochs, "--epochs"), (args.batch_size, "--batch-size"), (args.steps, "--steps")):
+    for v, name in ((args.epochs, "--epochs"), (args.batch_size, "--batch-size"), (args.steps, "--steps"),
+                    (args.checkpoint_every, "--checkpoint-every")):
         if v is not None:
             _checks.positive_int(v, name)
     for v, name in ((args.eps, "--eps"), (args.alpha, "--alpha"), (args.lr, "--lr"), (args.shift, "--shift"),
@@ -84,6 +87,8 @@ def defend(args) -> int:
         raise ValueError(f"--model must be one of {', '.join(nets.ARCHITECTURES)} or FILE.py:FUNCTION; got {args.model!r}")
     if args.zoo and (args.model != "mnist_cnn" or args.weights):
         raise ValueError("--zoo loads the zoo's defended mnist_cnn; drop --zoo to train your --model")
+    if args.checkpoint_every is not None and not args.checkpoint_dir:
+        raise ValueError("--checkpoint-every needs --checkpoint-dir")
     if args.weights is not None and ":" not in args.model:
         raise ValueError("--weights is for your own --model FILE.py:FUNCTION")
     ds = data.load(args.data)
@@ -117,7 +122,8 @@ def defend(args) -> int:
             mix = args.mix if args.mix is not None else (0.0 if args.method == "pgd" else 0.5)
             warmup = args.warmup if args.warmup is not None else (3.0 if args.method == "pgd" else 0.0)
             opts = dict(attack=args.method, eps=args.eps, alpha=args.alpha, steps=args.steps, mix=mix, warmup=warmup)
-            defenses.adversarial_training(model, ds, **opts, **common, checkpoint_dir=args.checkpoint_dir, amp=args.amp)
+            defenses.adversarial_training(model, ds, **opts, **common, checkpoint_dir=args.checkpoint_dir,
+                                          checkpoint_every=args.checkpoint_every, amp=args.amp)
             config = dict(common, method="adversarial", **opts)
     train_seconds = round(time.perf_counter() - start, 1)
     row = {}

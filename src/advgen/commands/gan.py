@@ -25,7 +25,8 @@ def register(sub) -> None:
     p.add_argument("--update", choices=("simultaneous", "alternating"), default="simultaneous")
     p.add_argument("--width", choices=("quick", "paper"), default="quick",
                    help="nets: quick (G 4×128, D 3×100 maxout) or paper (G 4×400, D 3×200 maxout)")
-    p.add_argument("--checkpoint-dir", help="save every 1000 steps here; rerun to resume")
+    p.add_argument("--checkpoint-dir", help="save the whole state here every --checkpoint-every steps; rerun to resume")
+    p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints (default 1000)")
     images = p.add_argument_group("images (with --data)")
     images.add_argument("--data", help="train on images instead of a mixture: " + DATA_HELP.replace(
         " (default: the zoo model's own dataset)", ""))
@@ -56,6 +57,7 @@ def run(args) -> int:
     _checks.positive_int(args.pack, "--pack")
     _checks.positive_int(args.steps, "--steps")
     _checks.positive_int(args.batch_size, "--batch-size")
+    _checks.positive_int(args.checkpoint_every, "--checkpoint-every")
     if not 0 <= args.beta1 < 1:
         raise ValueError(f"--beta1 must be in [0, 1), got {args.beta1}")
     if args.lr is not None and not args.lr > 0:
@@ -79,7 +81,8 @@ def run(args) -> int:
     with _checks.num_threads(1 if args.device == "cpu" else None):
         hist = gan.train(G, D, mix, pack=args.pack, steps=args.steps, batch_size=args.batch_size, lr_g=args.lr,
                          lr_d=args.lr, betas=(args.beta1, 0.999), lr_decay=args.lr_decay, loss=args.loss,
-                         update=args.update, latent=2, seed=args.seed, checkpoint_dir=args.checkpoint_dir, amp=args.amp,
+                         update=args.update, latent=2, seed=args.seed, checkpoint_dir=args.checkpoint_dir,
+                         checkpoint_every=args.checkpoint_every, amp=args.amp,
                          callbacks=[gan.Callback(evaluate, max(1, args.steps // 20))],
                          desc=f"{args.mixture} {'GAN' if args.pack == 1 else f'PacGAN{args.pack}'}")
     if not distributed.is_main():  # under torchrun: rank 0 reports and writes the figure
@@ -144,7 +147,8 @@ def run_images(args) -> int:
     hist = gan.train(G, D, ds.x_train, pack=args.pack, steps=args.steps, batch_size=args.batch_size,
                      lr_g=args.lr or 2e-4, lr_d=args.lr or 2e-4, betas=(args.beta1, 0.999), lr_decay=args.lr_decay,
                      loss=args.loss, update=args.update, latent=dim, seed=args.seed,
-                     checkpoint_dir=args.checkpoint_dir, amp=args.amp, desc=f"{ds.name} {name}")
+                     checkpoint_dir=args.checkpoint_dir,
+                         checkpoint_every=args.checkpoint_every, amp=args.amp, desc=f"{ds.name} {name}")
     if not distributed.is_main():
         distributed.cleanup()
         return 0

@@ -88,7 +88,7 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
                          steps: int = 40, mix: float = 0.5, epochs: int = 10, random_start: bool = True,
                          warmup: float = 0.0, batch_size: int = 64, lr: float = 2e-3, shift: int = 0,
                          seed: int = 0, checkpoint_dir: str | os.PathLike | None = None,
-                         progress: bool = True, amp: str | None = None, optimizer=None, scheduler=None) -> list[float]:
+                         checkpoint_every: int | None = None, progress: bool = True, amp: str | None = None, optimizer=None, scheduler=None) -> list[float]:
     """Train ``model`` in place on adversarial examples with their correct labels; return epoch losses.
 
     Args:
@@ -103,6 +103,7 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
         warmup: epochs over which ε grows linearly from 0 (0: off).
         checkpoint_dir: folder for ``adversarial_training.safetensors``, written after every epoch;
             a new call with the same folder and settings resumes where the last one stopped.
+        checkpoint_every: also checkpoint every this many batches (default: once per epoch).
         progress: show a bar with the running clean and adversarial training accuracy.
         amp: ``"bf16"`` trains under bfloat16 autocast (:func:`advgen.train.fit`).
         optimizer, scheduler: your optimiser and schedule, as :func:`advgen.train.fit` takes them
@@ -133,7 +134,8 @@ def adversarial_training(model: nn.Module, train, *, attack: str = "pgd", eps: f
         _guard(ckpt, cfg)
     spe = -(-len(x) // fc.batch_size)
     return fit(model, x, y, fc, progress=progress, desc=f"{cfg.attack} training",
-               loss=adversarial_loss(cfg, spe, stats), status=status, checkpoint=ckpt, amp=amp,
+               loss=adversarial_loss(cfg, spe, stats), status=status, checkpoint=ckpt,
+               checkpoint_every=checkpoint_every, amp=amp,
                optimizer=optimizer, scheduler=scheduler)
 
 

@@ -62,6 +62,9 @@ from .pack import Packed
 
 UPDATES = ("alternating", "simultaneous")
 CHECKPOINT = "checkpoint.safetensors"
+#: The settings a resumed run must share with its checkpoint (``steps`` may grow; ``checkpoint_every`` may change).
+RESUME_KEYS = ("loss", "update", "d_steps", "g_steps", "pack", "batch_size", "lr_g", "lr_d", "betas", "lr_decay",
+               "seed")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -542,15 +545,17 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Restore a state written by :meth:`save`; the run then goes on where it stopped."""
         tensors, meta = ckpt.load(path, device="cpu")
-        if meta.get("kind") != "advgen.gan.checkpoint":
-            raise ValueError(f"checkpoint_dir: {path} is not an advgen GAN checkpoint")
-        old = meta["config"]
-        for key in ("loss", "update", "d_steps", "g_steps", "pack", "batch_size", "seed"):
-            if old[key] != getattr(self.cfg, key):
-                raise ValueError(f"checkpoint_dir holds a run with {key}={old[key]!r}; this run asks for "
-                                 f"{getattr(self.cfg, key)!r} (use another folder to start afresh)")
+        fresh = f"delete {Path(path).parent} or pass another checkpoint_dir to start afresh"
+        if meta.get("kind") != "advgen.gan.checkpoint" or not isinstance(meta.get("config"), dict):
+            raise ValueError(f"checkpoint_dir: {path} is not an advgen GAN checkpoint ({fresh})")
+        old, new = meta["config"], json.loads(json.dumps(self.cfg.to_dict()))
+        differ = [f"{key}={old.get(key)!r} there, {new[key]!r} here" for key in RESUME_KEYS if old.get(key) != new[key]]
+        if differ:
+            raise ValueError(f"checkpoint_dir {Path(path).parent} holds a run with other settings: "
+                             f"{'; '.join(differ)} (run with its settings to resume, or {fresh})")
         if meta["step"] > self.cfg.steps:
-            raise ValueError(f"checkpoint_dir holds a run at step {meta['step']}, beyond steps={self.cfg.steps}")
+            raise ValueError(f"checkpoint_dir holds a run at step {meta['step']}, beyond steps={self.cfg.steps} "
+                             f"(ask for steps >= {meta['step']} to resume, or {fresh})")
 
         def part(prefix):
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
