@@ -97,7 +97,7 @@ def test_fit_without_hooks_is_unchanged_by_a_checkpoint(problem, tmp_path):
     c = _net()  # finished checkpoint: loads, trains nothing more
     assert fit(c, x, y, cfg, progress=False, checkpoint=tmp_path / "c.safetensors") == lb
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
-    with pytest.raises(ValueError, match="another training run"):
+    with pytest.raises(ValueError, match="other settings: epochs=2 there, 3 here"):
         fit(_net(), x, y, FitConfig(epochs=3, seed=1), progress=False, checkpoint=tmp_path / "c.safetensors")
 
 

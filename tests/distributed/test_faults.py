@@ -154,7 +154,7 @@ def test_resume_refuses_another_runs_checkpoint(tmp_path):
     ckpt = tmp_path / "fit.safetensors"
     x, y = torch.rand(16, 1, 4, 4), torch.randint(0, 3, (16,))
     train.fit(kw.classifier(), x, y, train.FitConfig(epochs=1, batch_size=8), progress=False, checkpoint=ckpt)
-    with pytest.raises(ValueError, match="another training run"):
+    with pytest.raises(ValueError, match="other settings: batch_size=8 there, 4 here"):
         train.fit(kw.classifier(), x, y, train.FitConfig(epochs=1, batch_size=4), progress=False, checkpoint=ckpt)
 
 
