@@ -11,6 +11,7 @@ tensors come back untouched; random starts take a ``seed``. See :mod:`advgen.att
 >>> x_adv = attacks.pgd(model, x, y, eps=0.3, alpha=0.01, steps=40, seed=0)
 >>> print(attacks.format_table([attacks.evaluate(model, attacks.fgsm, x, y, eps=0.3)]))
 """
+from .auto_pgd import apgd, apgd_targeted
 from .base import least_likely, random_other, success
 from .carlini_wagner import carlini_wagner_l2
 from .evaluation import AttackReport, confidence, distortion, evaluate, format_table, measure, transfer_matrix
@@ -22,9 +23,10 @@ from .pgd import pgd
 
 #: The attacks by name, for the command line and experiments.
 #: Each takes ``(model, x, y, ...)``; lbfgs is targeted only, illc picks its own target.
-ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "cw": carlini_wagner_l2, "lbfgs": lbfgs}
+ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "apgd": apgd, "apgd-t": apgd_targeted,
+           "cw": carlini_wagner_l2, "lbfgs": lbfgs}
 
-__all__ = ["ATTACKS", "AttackReport", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
+__all__ = ["ATTACKS", "AttackReport", "apgd", "apgd_targeted", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
            "fgsm", "fooling_images", "format_table", "illc", "iterative_least_likely", "lbfgs", "least_likely",
            "measure", "pgd", "random_other", "success", "transfer_matrix"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._common import add_device, add_model, add_seed, check_model, class_name, load_model
 
-METHODS = ("fgsm", "bim", "illc", "pgd", "cw", "lbfgs")
+METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "cw", "lbfgs")
 
 
 def register(sub) -> None:
@@ -18,9 +18,10 @@ def register(sub) -> None:
     p.add_argument("--eps", type=float, nargs="+", default=[0.3],
                    help="L∞ (L2 for --norm 2) radius; several values give a robustness curve (default 0.3)")
     p.add_argument("--alpha", type=float, help="step size (pgd default 0.01, bim/illc default 1/255)")
-    p.add_argument("--steps", type=int, help="iterations (pgd 40, cw 1000, lbfgs iterations per solve 50; bim/illc: Kurakin's rule)")
-    p.add_argument("--norm", choices=("inf", "2"), default="inf", help="pgd ball (default inf)")
-    p.add_argument("--restarts", type=int, default=1, help="pgd random restarts (default 1)")
+    p.add_argument("--steps", type=int, help="iterations (pgd 40, apgd 100, cw 1000, lbfgs iterations per solve 50; "
+                                            "bim/illc: Kurakin's rule)")
+    p.add_argument("--norm", choices=("inf", "2"), default="inf", help="pgd / apgd ball (default inf)")
+    p.add_argument("--restarts", type=int, default=1, help="pgd / apgd random restarts (default 1)")
     p.add_argument("--no-random-start", action="store_true", help="pgd: start at x instead of a random point")
     p.add_argument("--c", type=float, help="cw/lbfgs initial trade-off constant (cw 1e-2, lbfgs 1)")
     p.add_argument("--kappa", type=float, default=0.0, help="cw confidence margin (default 0)")
@@ -49,9 +50,11 @@ def _kwargs(args) -> dict:
     if args.steps is not None:
         if m == "fgsm":
             raise ValueError("--steps does not apply to fgsm (one step)")
-        kw["max_iter" if m == "lbfgs" else "steps"] = args.steps
+        kw["max_iter" if m == "lbfgs" else "n_iter" if m.startswith("apgd") else "steps"] = args.steps
     if m == "pgd":
         kw.update(norm=args.norm, restarts=args.restarts, random_start=not args.no_random_start, seed=args.seed)
+    if m.startswith("apgd"):
+        kw.update(norm=args.norm, restarts=args.restarts, seed=args.seed)
     if m in ("cw", "lbfgs") and args.c is not None:
         kw["c"] = args.c
     if m == "cw":
@@ -63,6 +66,8 @@ def _kwargs(args) -> dict:
     if args.loss is not None:
         if m == "cw":
             raise ValueError("--loss does not apply to cw (it minimises its own margin)")
+        if m == "apgd-t" and args.loss != "dlr":
+            raise ValueError("--loss: apgd-t ascends the targeted DLR loss (AutoAttack's APGD-T)")
         kw["loss"] = args.loss
     return kw
 
@@ -83,6 +88,8 @@ def attack(args) -> int:
     targeted = args.targeted or args.method == "lbfgs"
     if args.target is not None and not targeted:
         raise ValueError("--target needs --targeted")
+    if targeted and args.method in ("apgd", "apgd-t"):
+        raise ValueError(f"--targeted does not apply to {args.method} (apgd-t picks the 9 most likely other classes)")
     if targeted and args.method == "illc":
         raise ValueError("--targeted does not apply to illc (it targets the least-likely class itself)")
     kw = _kwargs(args)
