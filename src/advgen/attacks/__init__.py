@@ -20,15 +20,16 @@ from .fooling import fooling_images
 from .iterative import bim, illc, iterative_least_likely
 from .lbfgs import lbfgs
 from .pgd import pgd
+from .square import square
 
 #: The attacks by name, for the command line and experiments.
 #: Each takes ``(model, x, y, ...)``; lbfgs is targeted only, illc picks its own target.
 ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "apgd": apgd, "apgd-t": apgd_targeted,
-           "cw": carlini_wagner_l2, "lbfgs": lbfgs}
+           "square": square, "cw": carlini_wagner_l2, "lbfgs": lbfgs}
 
 __all__ = ["ATTACKS", "AttackReport", "apgd", "apgd_targeted", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
            "fgsm", "fooling_images", "format_table", "illc", "iterative_least_likely", "lbfgs", "least_likely",
-           "measure", "pgd", "random_other", "success", "transfer_matrix"]
+           "measure", "pgd", "random_other", "square", "success", "transfer_matrix"]
 
 # Black-box, physical-world and autoencoder attacks (issue 4).
 from .blackbox import Oracle, Substitute, train_substitute, transfer_rate  # noqa: E402

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._common import add_device, add_model, add_seed, check_model, class_name, load_model
 
-METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "cw", "lbfgs")
+METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "square", "cw", "lbfgs")
 
 
 def register(sub) -> None:
@@ -22,6 +22,7 @@ def register(sub) -> None:
                                             "bim/illc: Kurakin's rule)")
     p.add_argument("--norm", choices=("inf", "2"), default="inf", help="pgd / apgd ball (default inf)")
     p.add_argument("--restarts", type=int, default=1, help="pgd / apgd random restarts (default 1)")
+    p.add_argument("--queries", type=int, help="square: score queries per image (default 5000)")
     p.add_argument("--no-random-start", action="store_true", help="pgd: start at x instead of a random point")
     p.add_argument("--c", type=float, help="cw/lbfgs initial trade-off constant (cw 1e-2, lbfgs 1)")
     p.add_argument("--kappa", type=float, default=0.0, help="cw confidence margin (default 0)")
@@ -55,6 +56,14 @@ def _kwargs(args) -> dict:
         kw.update(norm=args.norm, restarts=args.restarts, random_start=not args.no_random_start, seed=args.seed)
     if m.startswith("apgd"):
         kw.update(norm=args.norm, restarts=args.restarts, seed=args.seed)
+    if args.queries is not None:
+        if m != "square":
+            raise ValueError(f"--queries applies to square, not {m}")
+        kw["queries"] = args.queries
+    if m == "square":
+        if args.steps is not None or args.norm != "inf" or args.loss is not None:
+            raise ValueError("square takes --queries (not --steps or --loss) and the L∞ ball only")
+        kw["seed"] = args.seed
     if m in ("cw", "lbfgs") and args.c is not None:
         kw["c"] = args.c
     if m == "cw":

@@ -1,0 +1,66 @@
+"""Square Attack (Andriushchenko et al. 2020): scores only, exact query counts, the paper's schedule."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from advgen import attacks, cli
+from advgen.attacks.square import p_selection
+
+
+class NoBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        raise AssertionError("a score-based attack took a gradient")
+
+
+class Counted(torch.nn.Module):
+    """The model seen through a counter of images forwarded, with a backward that raises."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m, self.images = m, 0
+
+    def forward(self, x):
+        self.images += len(x)
+        return self.m(NoBackward.apply(x))
+
+
+def test_schedule_halves_p_as_the_paper():
+    assert p_selection(0.8, 0, 10_000) == 0.8 and p_selection(0.8, 11, 10_000) == 0.4
+    assert p_selection(0.8, 250, 1000) == 0.8 / 64  # 2,500 of 10,000: in (2,000, 4,000]
+    assert p_selection(0.8, 9999, 10_000) == 0.8 / 512
+
+
+def test_queries_are_counted_exactly_and_no_gradient_is_taken(tiny_cnn, images):
+    x, _ = images
+    m = Counted(tiny_cnn)
+    y = attacks.base.predict(tiny_cnn, x).argmax(1)
+    m.images = 0
+    adv, used = attacks.square(m, x, y, 0.1, queries=50, return_queries=True, seed=0)
+    assert int(used.sum()) == m.images - 1  # prepare's one-image probe for the class count is the only extra
+    assert int(used.max()) <= 50 and (adv - x).abs().max() <= 0.1 + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+    broken = attacks.base.predict(tiny_cnn, adv).argmax(1) != y
+    assert bool((used[~broken] == 50).all())  # an unbroken image used its whole budget
+    assert broken.any()
+
+
+def test_breaks_the_plain_zoo_cnn(zoo_model, mnist):
+    m = zoo_model("mnist-cnn")
+    x, y = mnist.test_spread(20)
+    adv, used = attacks.square(m, x, y, 0.3, queries=300, return_queries=True, seed=0)
+    assert float((attacks.base.predict(m, adv).argmax(1) == y).float().mean()) <= 0.05
+    assert float(used.float().median()) < 100
+
+
+def test_bad_arguments(tiny_cnn, images, capsys):
+    x, y = images
+    for kw, word in ((dict(queries=0), "queries"), (dict(p_init=2.0), "p_init"), (dict(norm="2"), "norm"),
+                     (dict(eps=0), "eps")):
+        with pytest.raises(ValueError, match=word):
+            attacks.square(tiny_cnn, x, y, **{"eps": 0.1, **kw})
+    assert cli.main(["attack", "--method", "square", "--steps", "3", "--n", "3"]) == 2
