@@ -269,3 +269,31 @@ def test_num_classes_and_classes_on_folders(tmp_path):
     assert data.load_idx_folder(idx, classes=list("abcdefgh")).classes[7] == "h"
     with pytest.raises(TypeError, match="test_fraction: not an option for an IDX folder"):
         data.load(idx, test_fraction=0.5)  # before: silently ignored
+
+
+# ------------------------------------------------------------------ what a file may ask for
+def test_labels_above_the_cap_need_the_caller_to_say_how_many_classes(tmp_path):
+    p = tmp_path / "d.npz"
+    np.savez(p, x=np.zeros((6, 2, 2), np.uint8), y=np.array([0, 1, 0, 1, 0, data.MAX_CLASSES]))
+    with pytest.raises(data.DataError, match=r"d.npz\[y\]: the labels go up to 100,000; a file's labels must be "
+                                             r"below 100,000 \(advgen.data.MAX_CLASSES\) unless num_classes="):
+        data.load(p)
+    assert data.load(p, num_classes=data.MAX_CLASSES + 1).num_classes == data.MAX_CLASSES + 1  # the caller's say
+    with pytest.raises(ValueError, match="num_classes must be at least 100001"):
+        data.load(p, num_classes=10)
+    with pytest.raises(ValueError, match="the labels go up to 100,000; without classes= they must be below"):
+        data.split("s", torch.zeros(6, 1, 2, 2), torch.tensor([0, 1, 0, 1, 0, data.MAX_CLASSES]), n_test=2)
+
+
+def test_empty_arrays_and_impossible_idx_headers_are_data_errors(tmp_path):
+    np.savez(tmp_path / "e.npz", x=np.zeros((0, 2, 2), np.uint8), y=np.zeros(0, np.int64))
+    with pytest.raises(data.DataError, match=r"e.npz\[x\]: holds no images"):  # once a bare NumPy ValueError
+        data.load(tmp_path / "e.npz")
+    raw = bytes([0, 0, 0x08, 3]) + np.array([-1, 2, 2], ">i4").tobytes()
+    (tmp_path / "neg").write_bytes(raw)
+    with pytest.raises(data.DataError, match="negative dimension"):
+        data.read_idx(tmp_path / "neg")
+    raw = bytes([0, 0, 0x08, 4]) + np.array([2**16] * 4, ">i4").tobytes()  # 2**64 bytes: np.prod wraps to 0
+    (tmp_path / "wrap").write_bytes(raw)
+    with pytest.raises(data.DataError, match="truncated or padded"):
+        data.read_idx(tmp_path / "wrap")

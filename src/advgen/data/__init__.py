@@ -12,7 +12,7 @@ import os
 
 from . import embedded
 from .batches import as_tensors
-from .dataset import Dataset, split, spread_index
+from .dataset import MAX_CLASSES, Dataset, split, spread_index
 from .embedded import PHOTOS, photo
 from .files import DataError, load_idx_folder, load_image_folder, load_npz, load_path, read_idx
 from .mixtures import MIXTURES, Mixture, mixture
@@ -44,7 +44,7 @@ def load(name: str | os.PathLike, **kwargs) -> Dataset:
 
 
 __all__ = [
-    "Dataset", "DataError", "NAMES", "PHOTOS", "as_tensors", "load", "photo", "split", "spread_index",
+    "Dataset", "DataError", "MAX_CLASSES", "NAMES", "PHOTOS", "as_tensors", "load", "photo", "split", "spread_index",
     "load_idx_folder", "load_image_folder", "load_npz", "load_path", "read_idx",
     "MIXTURES", "Mixture", "mixture",
 ]

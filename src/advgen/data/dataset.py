@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+#: The most classes labels may imply on their own: a file's labels must be below this unless the caller says how
+#: many classes there are (``num_classes=``, ``classes=``), so a small file cannot ask for a huge class table (a
+#: 1.2 KB ``.npz`` with the label 10**8 once built 3.5 GB of class names). 100,000 is ~5x ImageNet-21k's 21,841.
+MAX_CLASSES = 100_000
+
 
 def spread_index(n: int, k: int) -> torch.Tensor:
     """``min(k, n)`` indices evenly spread over ``range(n)`` (all of them when k >= n): over a split sorted by
@@ -70,5 +75,9 @@ def split(name: str, x: torch.Tensor, y: torch.Tensor, *, n_test: int, classes=N
     tr, te = train_test_split(idx, test_size=n_test, random_state=seed, stratify=stratify)
     tr, te = torch.from_numpy(np.sort(tr)), torch.from_numpy(np.sort(te))
     if classes is None:
-        classes = tuple(str(c) for c in range(int(y.max()) + 1))
+        top = int(y.max())
+        if top >= MAX_CLASSES:
+            raise ValueError(f"{name}: the labels go up to {top:,}; without classes= they must be below "
+                             f"{MAX_CLASSES:,} (advgen.data.MAX_CLASSES)")
+        classes = tuple(str(c) for c in range(top + 1))
     return Dataset(name, x[tr].contiguous(), y[tr].contiguous(), x[te].contiguous(), y[te].contiguous(), tuple(classes))

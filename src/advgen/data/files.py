@@ -1,17 +1,21 @@
 """Readers for users' own data: MNIST IDX files, ``.npz`` archives, and image folders.
 
-Every reader raises ``DataError`` naming the file and what is wrong with it.
+Every reader raises ``DataError`` naming the file and what is wrong with it. A file cannot ask for more than
+it holds: labels must be below :data:`~advgen.data.MAX_CLASSES` unless ``num_classes=`` or ``classes=`` says
+how many classes there are (and then below that), and an array's declared shape must fit in the bytes that
+hold it, checked before anything is allocated.
 """
 from __future__ import annotations
 
 import gzip
+import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .dataset import Dataset, split
+from .dataset import MAX_CLASSES, Dataset, split
 
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -39,8 +43,10 @@ def read_idx(path) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">i4", ndim, 4))
+    if min(dims, default=0) < 0:
+        raise DataError(f"{path}: IDX header has a negative dimension {dims}")
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    need = int(np.prod(dims)) * dtype.itemsize
+    need = math.prod(dims) * dtype.itemsize  # exact (np.prod would wrap around)
     if len(raw) - header != need:
         raise DataError(f"{path}: truncated or padded: header says {dims} ({need} bytes), file has {len(raw) - header}")
     return np.frombuffer(raw, dtype, offset=header).reshape(dims)
@@ -77,6 +83,8 @@ def to_images(a: np.ndarray, where: str, layout: str | None = None) -> torch.Ten
             a = a.transpose(0, 3, 1, 2)
     else:
         raise DataError(f"{where}: images must be N×H×W, N×H×W×C or N×C×H×W; got shape {a.shape}")
+    if a.size == 0:
+        raise DataError(f"{where}: holds no images (shape {a.shape})")
     if a.dtype == np.uint8:
         a = a / 255.0
     elif not np.issubdtype(a.dtype, np.floating):
@@ -117,10 +125,14 @@ def check_classes(num_classes, classes) -> tuple[int | None, tuple[str, ...] | N
 
 
 def class_names(top: int, num_classes: int | None, classes: tuple[str, ...] | None,
-                found: tuple[str, ...] = ()) -> tuple[str, ...]:
+                found: tuple[str, ...] = (), where: str = "labels") -> tuple[str, ...]:
     """The names of labels 0..K−1 for labels that go up to ``top``: ``classes``, or ``found`` (e.g. the
-    folder names) then ``"k"`` up to ``num_classes`` (default: ``top + 1``). Arguments as
-    :func:`check_classes` returned them."""
+    folder names) then ``"k"`` up to ``num_classes`` (default: ``top + 1``, which must be at most
+    :data:`~advgen.data.MAX_CLASSES`: a DataError naming ``where`` otherwise, before any name is made).
+    Arguments as :func:`check_classes` returned them."""
+    if classes is None and num_classes is None and top >= MAX_CLASSES:
+        raise DataError(f"{where}: the labels go up to {top:,}; a file's labels must be below {MAX_CLASSES:,} "
+                        f"(advgen.data.MAX_CLASSES) unless num_classes= or classes= says how many classes there are")
     if classes is not None:
         if len(classes) <= top:
             raise ValueError(f"classes must name every label: the labels go up to {top}, classes has "
@@ -160,8 +172,45 @@ def load_idx_folder(folder, *, num_classes: int | None = None, classes=None) -> 
     (xtr, ytr), (xte, yte) = parts["train"], parts["test"]
     if xtr.shape[1:] != xte.shape[1:]:
         raise DataError(f"{folder}: train images {tuple(xtr.shape[1:])} and test images {tuple(xte.shape[1:])} differ")
-    names = class_names(int(max(ytr.max(), yte.max())), num_classes, classes)
+    top, where = max((int(ytr.max()), f"{_find(folder, 'train-labels-idx1-ubyte')}"),
+                     (int(yte.max()), f"{_find(folder, 't10k-labels-idx1-ubyte')}"))
+    names = class_names(top, num_classes, classes, where=where)
     return Dataset(folder.name, xtr, ytr, xte, yte, names)
+
+
+_DEFLATE_RATIO = 1032  # the most deflate can expand a byte stream (258-byte matches in 2-bit codes)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz``; each member's declared shape is first checked against the bytes the archive
+    can deliver for it (its stored size, or what its compressed size can inflate to), so a small archive cannot
+    have NumPy allocate an array it does not hold."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version not in ((1, 0), (2, 0)):
+                    continue  # NumPy's own reader decides
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(f)
+                header = f.tell()
+            if dtype.hasobject:
+                continue  # refused by allow_pickle=False
+            holds = info.file_size
+            if info.compress_type == zipfile.ZIP_STORED:
+                holds = min(holds, info.compress_size)
+            elif info.compress_type == zipfile.ZIP_DEFLATED:
+                holds = min(holds, _DEFLATE_RATIO * info.compress_size + 1024)
+            need = math.prod(shape) * dtype.itemsize
+            if need > holds - header:
+                raise DataError(f"{path}[{info.filename[:-4]}]: declares shape {shape} of {dtype} ({need:,} bytes) "
+                                f"but the archive holds at most {max(0, holds - header):,} bytes of it: truncated "
+                                f"or forged")
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
 
 
 def load_npz(path, *, test_fraction: float = 0.2, layout: str | None = None, num_classes: int | None = None,
@@ -176,24 +225,26 @@ def load_npz(path, *, test_fraction: float = 0.2, layout: str | None = None, num
     num_classes, classes = check_classes(num_classes, classes)
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        arrays = _read_npz(path)
+    except DataError:
+        raise
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, MemoryError) as e:
+        raise DataError(f"{path}: not a readable .npz archive ({type(e).__name__}: {e})") from None
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         xtr = to_images(arrays["x_train"], f"{path}[x_train]", layout)
         xte = to_images(arrays["x_test"], f"{path}[x_test]", layout)
         ytr = to_labels(arrays["y_train"], len(xtr), f"{path}[y_train]")
         yte = to_labels(arrays["y_test"], len(xte), f"{path}[y_test]")
-        names = class_names(int(max(ytr.max(), yte.max())), num_classes, classes)
+        top, where = max((int(ytr.max()), f"{path}[y_train]"), (int(yte.max()), f"{path}[y_test]"))
+        names = class_names(top, num_classes, classes, where=where)
         return Dataset(path.stem, xtr, ytr, xte, yte, names)
     if not {"x", "y"} <= arrays.keys():
         raise DataError(f"{path}: needs arrays 'x' and 'y' (or x_train/y_train/x_test/y_test); has {sorted(arrays)}")
     x = to_images(arrays["x"], f"{path}[x]", layout)
     y = to_labels(arrays["y"], len(x), f"{path}[y]")
-    names = class_names(int(y.max()), num_classes, classes)
+    names = class_names(int(y.max()), num_classes, classes, where=f"{path}[y]")
     return split(path.stem, x, y, n_test=max(1, round(test_fraction * len(y))), classes=names)
 
 
@@ -218,7 +269,7 @@ def load_image_folder(folder, *, test_fraction: float = 0.2, gray: bool | None =
             raise ValueError(f"classes must name every sub-folder of {folder}; it lacks "
                              f"{', '.join(map(repr, missing))}")
     names = class_names(max(classes.index(c) for c in found) if classes else len(found) - 1, num_classes, classes,
-                        tuple(found))
+                        tuple(found), where=str(folder))
     xs, ys, size = [], [], None
     for cls in found:
         k = names.index(cls)
