@@ -188,8 +188,8 @@ def _places(name: str) -> tuple[Path, Path]:
 
 def _stored(name: str, target: Path, warn: bool = True) -> dict[str, torch.Tensor] | None:
     """The verified tensors at ``target`` if it holds this entry's current recipe; ``None`` otherwise (with a
-    warning, when ``warn``, for a damaged or stale file)."""
-    if not target.is_file():
+    warning, when ``warn``, for a damaged or stale file: a folder in its place too)."""
+    if not target.exists():
         return None
     try:
         state, meta = io.load_weights(target)
@@ -224,7 +224,7 @@ def _announce(name: str) -> None:
         seconds = float((shipped_info(name) or {})["train_seconds"])
         took = f"about {max(1, round(seconds / 60))} min on 2 CPU cores" if seconds >= 90 else \
             f"about {max(1, round(seconds))} s on 2 CPU cores"
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: train_seconds = 1e999 (infinity)
         took = "its recipe's epochs"
     print(f"advgen zoo: training {name} ({took}); cached in {path(name)}",
           file=sys.stderr, flush=True)

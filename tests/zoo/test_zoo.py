@@ -98,6 +98,15 @@ def damage(path, how: str) -> None:
         torch.save({"weight": torch.ones(2)}, path)
     elif how == "sidecar-list":
         io.sidecar(path).write_text("[1, 2]")
+    elif how == "sidecar-nested":  # once a RecursionError out of zoo.load
+        io.sidecar(path).write_text("[" * 100_000)
+    elif how == "sidecar-huge":  # refused by its size, unread
+        with open(io.sidecar(path), "wb") as f:
+            f.write(b'{"name": "')
+            f.truncate(io.MAX_SIDECAR_BYTES + 1)
+    elif how == "folder":  # the weight file is a folder (with a valid sidecar beside it)
+        path.unlink()
+        path.mkdir()
     else:
         io.sidecar(path).write_text("{not json")
 
@@ -109,7 +118,8 @@ def user_copy(home) -> Path:
     return zoo.path("mnist-mlp")
 
 
-@pytest.mark.parametrize("how", ["truncate", "flip", "pickle", "sidecar", "sidecar-list"])
+@pytest.mark.parametrize("how", ["truncate", "flip", "pickle", "sidecar", "sidecar-list", "sidecar-nested",
+                                 "sidecar-huge", "folder"])
 def test_damaged_cache_falls_back_to_the_shipped_weights(home, no_training, how):
     damage(user_copy(home), how)
     with pytest.warns(UserWarning, match="unusable|another config"):
@@ -152,6 +162,24 @@ def test_concurrent_first_use_trains_once(tmp_path):
     assert sum("advgen zoo: training mnist-mlp" in err for _, err in outs) == 1  # the second one waited and loaded
     _, meta = io.load_weights(tmp_path / "zoo" / "mnist-mlp.safetensors")
     assert meta["name"] == "mnist-mlp"
+
+
+def test_a_cache_sidecar_of_every_wrong_shape_is_passed_over(home, no_training):
+    """Fields of the wrong type, no sha256, a huge string: the shipped weights are used, with a warning."""
+    path = user_copy(home)
+    meta = json.loads(io.sidecar(path).read_text())
+    for bad in ({**meta, "fit": "x"}, {**meta, "options": [1]}, {**meta, "name": {"a": 1}}, {**meta, "sha256": [1]},
+                {k: v for k, v in meta.items() if k != "sha256"}, {**meta, "architecture": "x" * 10**6},
+                {**meta, "fit": {**meta["fit"], "epochs": "12"}}):
+        io.sidecar(path).write_text(json.dumps(bad))
+        with pytest.warns(UserWarning, match="unusable|another config"):
+            zoo.load("mnist-mlp")
+
+
+def test_announce_survives_a_sidecar_of_infinite_seconds(monkeypatch, capfd):
+    monkeypatch.setattr(zoo, "shipped_info", lambda name: {"train_seconds": 1e999})  # JSON's 1e999 is inf
+    zoo._announce("mnist-mlp")  # once an OverflowError from round(inf)
+    assert "training mnist-mlp (its recipe's epochs)" in capfd.readouterr().err
 
 
 def test_unknown_entry():
