@@ -215,6 +215,7 @@ def load_state(model: nn.Module, weights, name: str = "weights") -> nn.Module:
     if io.sidecar(path).exists():
         tensors, _ = io.load_weights(path)  # an advgen sidecar: its sha256 is checked too
     else:
+        io.check_safetensors(data, f"{name} {weights}")  # header size and tensor count bounded before parsing
         try:
             tensors = st_load(data)
         except (SafetensorError, ValueError) as e:
