@@ -12,6 +12,7 @@ tensors come back untouched; random starts take a ``seed``. See :mod:`advgen.att
 >>> print(attacks.format_table([attacks.evaluate(model, attacks.fgsm, x, y, eps=0.3)]))
 """
 from .auto_pgd import apgd, apgd_targeted
+from .autoattack import AutoAttackResult, autoattack
 from .base import least_likely, random_other, success
 from .carlini_wagner import carlini_wagner_l2
 from .evaluation import AttackReport, confidence, distortion, evaluate, format_table, measure, transfer_matrix
@@ -27,7 +28,7 @@ from .square import square
 ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "apgd": apgd, "apgd-t": apgd_targeted,
            "square": square, "cw": carlini_wagner_l2, "lbfgs": lbfgs}
 
-__all__ = ["ATTACKS", "AttackReport", "apgd", "apgd_targeted", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
+__all__ = ["ATTACKS", "AttackReport", "AutoAttackResult", "apgd", "apgd_targeted", "autoattack", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
            "fgsm", "fooling_images", "format_table", "illc", "iterative_least_likely", "lbfgs", "least_likely",
            "measure", "pgd", "random_other", "square", "success", "transfer_matrix"]
 

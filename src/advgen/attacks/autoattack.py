@@ -1,0 +1,149 @@
+"""AutoAttack (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of
+diverse parameter-free attacks", §5): a fixed, parameter-free ensemble run in stages, each on the
+images still classified correctly, so that the robust accuracy it reports is the minimum over all:
+
+    standard:  APGD-CE → APGD-T (9 targets) → FAB-T (9 targets) → Square (5,000 queries)
+    plus:      APGD-CE, APGD-DLR (5 restarts each) → FAB (5 restarts) → Square → APGD-T → FAB-T
+
+with 100 iterations per gradient attack. A stage that needs an attack advgen does not have yet is
+reported as skipped, never silently dropped. Beside the staged table the run raises AutoAttack's
+warnings (its ``checks.py``): a randomised model (two forwards differ), probabilities in place of
+logits, zero gradients on many images, fewer than 4 classes (targeted DLR needs 4), and Square
+breaking images the gradient attacks did not (a sign of gradient masking).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from .. import _checks, models
+from . import base
+from .auto_pgd import apgd, apgd_targeted
+from .square import square
+
+VERSIONS = ("standard", "plus")
+
+
+@dataclass
+class AutoAttackResult:
+    """The adversarial images, the robust accuracy after each stage, and AutoAttack's warnings."""
+
+    x_adv: torch.Tensor
+    clean_accuracy: float
+    robust_accuracy: float
+    stages: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("x_adv")
+        return d
+
+    def table(self) -> str:
+        rows = [("stage", "robust acc", "broken here", "seconds")] + [
+            (s["attack"], f"skipped: {s['skipped']}" if s.get("skipped") else f"{s['robust_accuracy']:.2%}",
+             "" if s.get("skipped") else str(s["broken"]), "" if s.get("skipped") else f"{s['seconds']:.1f}")
+            for s in self.stages]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                 for r in rows]
+        return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _stages(version: str, norm: str, n_iter: int, queries: int, n_classes: int):
+    ce = ("APGD-CE", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed))
+    t = ("APGD-T", lambda m, x, y, eps, seed: apgd_targeted(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
+                                                             n_target_classes=min(9, n_classes - 1)))
+    fab_t = ("FAB-T", _fab(norm, n_iter, targeted=True))
+    sq = ("Square", None if norm != "inf" else
+          lambda m, x, y, eps, seed: square(m, x, y, eps, queries=queries, seed=seed))
+    if version == "standard":
+        return [ce, t, fab_t, sq]
+    dlr = ("APGD-DLR", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
+                                                        loss="dlr", restarts=5))
+    ce5 = ("APGD-CE", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed, restarts=5))
+    return [ce5, dlr, ("FAB", _fab(norm, n_iter, targeted=False)), sq, t, fab_t]
+
+
+def _fab(norm: str, n_iter: int, targeted: bool):
+    try:
+        from .fab import fab
+    except ImportError:
+        return None
+    return lambda m, x, y, eps, seed: fab(m, x, y, eps, norm=norm, n_iter=n_iter, targeted=targeted, seed=seed)
+
+
+def _warnings(model, x, y, stages) -> list[str]:
+    out = []
+    with torch.no_grad():
+        a, b = base.predict(model, x[:64]), base.predict(model, x[:64])
+    if not torch.equal(a, b):
+        out.append("randomised model: two forwards of the same images differ; use an EOT evaluation")
+    if bool(((a >= 0) & (a <= 1)).all()) and torch.allclose(a.sum(1), torch.ones(len(a)), atol=1e-5):
+        out.append("the model seems to return probabilities, not logits: the DLR loss assumes logits")
+    if a.shape[1] < 4:
+        out.append(f"{a.shape[1]} classes: the targeted DLR loss of APGD-T needs at least 4")
+    with _checks.gradients():
+        xg = x[:64].detach().clone().requires_grad_(True)
+        g, = torch.autograd.grad(model.loss(model(xg), y[:64]).sum(), xg)
+    zero = float((g.flatten(1).abs().amax(1) == 0).float().mean())
+    if zero > 0.5:
+        out.append(f"zero gradients on {zero:.0%} of the images: a sign of gradient masking")
+    sq = [s for s in stages if s["attack"] == "Square" and not s.get("skipped")]
+    if sq and sq[0]["broken"] > 0:
+        out.append(f"Square (no gradients) broke {sq[0]['broken']} images the gradient attacks did not: "
+                   "a sign of gradient masking")
+    return out
+
+
+def autoattack(model, x: torch.Tensor, y, eps: float = 0.3, *, norm="inf", version: str = "standard",
+               n_iter: int = 100, queries: int = 5000, seed: int = 0, bounds=None, output=None,
+               progress: bool = True) -> AutoAttackResult:
+    """Run AutoAttack's ``version`` ensemble at radius ``eps``; return the staged :class:`AutoAttackResult`.
+
+    Args:
+        model: the classifier (left as found); x: images inside ``bounds``; y: true labels.
+        eps: radius in (0, 1] of the input range.  norm: ``"inf"`` or ``"2"`` (Square is L∞ only).
+        version: ``"standard"`` or ``"plus"``.  n_iter: steps of each gradient attack (100 in the paper).
+        queries: Square's budget per image (5,000).  seed: every random start.
+        progress: print one line per stage.
+    """
+    model = models.classifier(model, output=output, bounds=bounds)
+    _checks.images(x, bounds=model.bounds)
+    eps = base.check_positive(eps, "eps")
+    if eps > model.bounds[1] - model.bounds[0]:
+        raise ValueError(f"eps must be in (0, {model.bounds[1] - model.bounds[0]:g}] (the input range), got {eps}")
+    _checks.choice(version, "version", VERSIONS)
+    norm = {float("inf"): "inf", 2: "2"}.get(norm, norm)
+    _checks.choice(norm, "norm", ("inf", "2"))
+    _checks.positive_int(n_iter, "n_iter")
+    _checks.positive_int(queries, "queries")
+    y = _checks.labels(y, len(x), base.num_classes(model, x), "y").to(x.device)
+    adv = x.clone()
+    robust = base.predict(model, x).argmax(1) == y
+    clean = float(robust.float().mean())
+    stages = []
+    for name, run in _stages(version, norm, n_iter, queries, base.num_classes(model, x)):
+        if run is None:
+            why = "L∞ only" if name == "Square" else "not in this version of advgen yet"
+            stages.append({"attack": name, "skipped": why, "robust_accuracy": float(robust.float().mean())})
+            if progress:
+                print(f"autoattack: {name} skipped ({why})")
+            continue
+        idx = robust.nonzero()[:, 0]
+        start = time.perf_counter()
+        broken_here = 0
+        if len(idx):
+            out = run(model, x[idx], y[idx], eps, seed)
+            broken = base.predict(model, out).argmax(1) != y[idx]
+            adv[idx[broken]] = out[broken]
+            robust[idx[broken]] = False
+            broken_here = int(broken.sum())
+        stages.append({"attack": name, "robust_accuracy": float(robust.float().mean()), "broken": broken_here,
+                       "seconds": round(time.perf_counter() - start, 2)})
+        if progress:
+            print(f"autoattack: after {name}: robust accuracy {robust.float().mean():.2%} "
+                  f"({broken_here} broken, {stages[-1]['seconds']:.1f} s)")
+    return AutoAttackResult(adv, clean, float(robust.float().mean()), stages, _warnings(model, x, y, stages))

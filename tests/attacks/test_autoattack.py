@@ -1,0 +1,54 @@
+"""AutoAttack's staged evaluation: each stage on the images still robust, the minimum reported, warnings."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from advgen import attacks, cli
+
+
+def test_stages_only_lower_the_robust_accuracy_and_x_adv_agrees(tiny_cnn, images):
+    x, _ = images
+    y = attacks.base.predict(tiny_cnn, x).argmax(1)
+    r = attacks.autoattack(tiny_cnn, x, y, 0.05, n_iter=10, queries=30, progress=False)
+    accs = [s["robust_accuracy"] for s in r.stages]
+    assert r.clean_accuracy == 1.0 and all(a >= b for a, b in zip(accs, accs[1:]))
+    assert r.robust_accuracy == accs[-1]
+    robust = attacks.base.predict(tiny_cnn, r.x_adv).argmax(1) == y
+    assert float(robust.float().mean()) == r.robust_accuracy
+    assert float((r.x_adv - x).abs().max()) <= 0.05 + 1e-6
+    assert sum(s.get("broken", 0) for s in r.stages) == int((~robust).sum())
+
+
+def test_masked_model_is_broken_by_the_targeted_dlr_and_flagged(tiny_cnn, images):
+    """A saturated softmax (logits × 10⁴) hides the CE gradient: APGD-CE stalls, APGD-T does not."""
+    x, _ = images
+
+    class Hot(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = tiny_cnn
+
+        def forward(self, v):
+            return 1e4 * self.m(v)
+
+    hot = Hot()
+    y = attacks.base.predict(hot, x).argmax(1)
+    r = attacks.autoattack(hot, x, y, 0.1, n_iter=10, queries=30, progress=False)
+    assert r.stages[1]["attack"] == "APGD-T" and r.stages[1]["robust_accuracy"] < r.stages[0]["robust_accuracy"]
+    assert any("zero gradients" in w for w in r.warnings)
+
+
+def test_evaluate_verb_writes_the_staged_report(tmp_path, capsys):
+    assert cli.main(["evaluate", "--model", "mnist-cnn", "--n", "10", "--steps", "5", "--queries", "20",
+                     "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [s["attack"] for s in report["stages"]][:2] == ["APGD-CE", "APGD-T"]
+    assert report["robust_accuracy"] <= 0.1 and "APGD-CE" in capsys.readouterr().out
+    for bad in (["--eps", "0"], ["--eps", "1.5"], ["--queries", "0"], ["--version", "rand"]):
+        try:
+            code = cli.main(["evaluate", *bad])
+        except SystemExit as e:  # argparse's own refusal of a choice
+            code = e.code
+        assert code == 2
