@@ -22,3 +22,31 @@ def linear_two_class():
         m[1].weight.mul_(4)
     return m.eval()
 
+
+
+class _NoBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        raise AssertionError("a score- or decision-based attack took a gradient")
+
+
+class _Counted(nn.Module):
+    """The model seen through a counter of images forwarded, with a backward that raises."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m, self.images = m, 0
+
+    def forward(self, x):
+        self.images += len(x)
+        return self.m(_NoBackward.apply(x))
+
+
+@pytest.fixture
+def counted():
+    """``counted(model)``: the model behind an image counter whose backward raises."""
+    return _Counted

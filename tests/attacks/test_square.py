@@ -2,32 +2,9 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from advgen import attacks, cli
 from advgen.attacks.square import p_selection
-
-
-class NoBackward(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        raise AssertionError("a score-based attack took a gradient")
-
-
-class Counted(torch.nn.Module):
-    """The model seen through a counter of images forwarded, with a backward that raises."""
-
-    def __init__(self, m):
-        super().__init__()
-        self.m, self.images = m, 0
-
-    def forward(self, x):
-        self.images += len(x)
-        return self.m(NoBackward.apply(x))
 
 
 def test_schedule_halves_p_as_the_paper():
@@ -36,9 +13,9 @@ def test_schedule_halves_p_as_the_paper():
     assert p_selection(0.8, 9999, 10_000) == 0.8 / 512
 
 
-def test_queries_are_counted_exactly_and_no_gradient_is_taken(tiny_cnn, images):
+def test_queries_are_counted_exactly_and_no_gradient_is_taken(tiny_cnn, images, counted):
     x, _ = images
-    m = Counted(tiny_cnn)
+    m = counted(tiny_cnn)
     y = attacks.base.predict(tiny_cnn, x).argmax(1)
     m.images = 0
     adv, used = attacks.square(m, x, y, 0.1, queries=50, return_queries=True, seed=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._common import add_device, add_model, add_seed, check_model, class_name, load_model
 
-METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "square", "cw", "lbfgs")
+METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "square", "hsj", "cw", "lbfgs")
 
 
 def register(sub) -> None:
@@ -22,7 +22,8 @@ def register(sub) -> None:
                                             "bim/illc: Kurakin's rule)")
     p.add_argument("--norm", choices=("inf", "2"), default="inf", help="pgd / apgd ball (default inf)")
     p.add_argument("--restarts", type=int, default=1, help="pgd / apgd random restarts (default 1)")
-    p.add_argument("--queries", type=int, help="square: score queries per image (default 5000)")
+    p.add_argument("--queries", type=int, help="square: score queries per image (default 5000); hsj: label queries "
+                                               "(default 1000)")
     p.add_argument("--no-random-start", action="store_true", help="pgd: start at x instead of a random point")
     p.add_argument("--c", type=float, help="cw/lbfgs initial trade-off constant (cw 1e-2, lbfgs 1)")
     p.add_argument("--kappa", type=float, default=0.0, help="cw confidence margin (default 0)")
@@ -57,9 +58,13 @@ def _kwargs(args) -> dict:
     if m.startswith("apgd"):
         kw.update(norm=args.norm, restarts=args.restarts, seed=args.seed)
     if args.queries is not None:
-        if m != "square":
-            raise ValueError(f"--queries applies to square, not {m}")
+        if m not in ("square", "hsj"):
+            raise ValueError(f"--queries applies to square and hsj, not {m}")
         kw["queries"] = args.queries
+    if m == "hsj":
+        if args.steps is not None or args.loss is not None or args.targeted:
+            raise ValueError("hsj takes --queries and --norm (untargeted; not --steps, --loss or --targeted)")
+        kw.update(norm=args.norm, seed=args.seed)
     if m == "square":
         if args.steps is not None or args.norm != "inf" or args.loss is not None:
             raise ValueError("square takes --queries (not --steps or --loss) and the L∞ ball only")
@@ -110,7 +115,7 @@ def attack(args) -> int:
                   else _checks.labels(args.target, len(y), ds.num_classes, "--target"))
     fn = attacks.ATTACKS[args.method]
     reports, last = [], None
-    for eps in ([None] if args.method in ("cw", "lbfgs") else args.eps):
+    for eps in ([None] if args.method in ("cw", "lbfgs", "hsj") else args.eps):
         call = dict(kw, batch_size=args.batch_size, **({"eps": eps} if eps is not None else {}),
                     **({"targeted": True} if targeted else {}))
         start = time.perf_counter()
