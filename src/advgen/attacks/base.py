@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -34,11 +35,7 @@ Seed = int | torch.Generator | None
 
 def generator(seed: Seed, name: str = "seed") -> torch.Generator | None:
     """A CPU ``torch.Generator`` for ``seed`` (an int or a generator); ``None`` means torch's global RNG."""
-    if seed is None or isinstance(seed, torch.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"{name} must be an int, a torch.Generator or None, got {type(seed).__name__}")
-    return torch.Generator().manual_seed(seed)
+    return _checks.generator(seed, name)
 
 
 @torch.no_grad()
@@ -66,7 +63,17 @@ def least_likely(model, x: torch.Tensor, *, batch_size: int = 512, output=None, 
     """The class the model finds least likely for each image (Kurakin et al. 2016): argmin of the logits."""
     model = models.classifier(model, output=output, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
-    return predict(model, x, batch_size).argmin(1)
+    return predict(model, x, _checks.positive_int(batch_size, "batch_size")).argmin(1)
+
+
+def _count(y) -> int:
+    """How many labels ``y`` holds: 1 for a single class index, else its length (checked by ``_checks.labels``)."""
+    if isinstance(y, (int, np.integer)) or (isinstance(y, torch.Tensor) and y.dim() == 0):
+        return 1
+    try:
+        return len(y)
+    except TypeError:
+        return 0  # not a sequence: _checks.labels says what it is
 
 
 def random_other(y, num_classes: int, seed: Seed = None) -> torch.Tensor:
@@ -74,16 +81,23 @@ def random_other(y, num_classes: int, seed: Seed = None) -> torch.Tensor:
     _checks.positive_int(num_classes, "num_classes")
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2 to pick another class, got {num_classes}")
-    n = len(y) if not isinstance(y, int) else 1
-    y = _checks.labels(y, n, num_classes, "y")
-    shift = torch.randint(1, num_classes, (len(y),), generator=generator(seed))
+    gen = generator(seed)
+    y = _checks.labels(y, _count(y), num_classes, "y")
+    shift = torch.randint(1, num_classes, (len(y),), generator=gen)
     return (y + shift) % num_classes
 
 
-def success(logits: torch.Tensor, y: torch.Tensor, targeted: bool = False) -> torch.Tensor:
-    """The one definition of success: untargeted, argmax ≠ y (true label); targeted, argmax = y (target)."""
+def _success(logits: torch.Tensor, y: torch.Tensor, targeted: bool = False) -> torch.Tensor:
     pred = logits.argmax(1)
     return pred == y if targeted else pred != y
+
+
+def success(logits: torch.Tensor, y, targeted: bool = False) -> torch.Tensor:
+    """The one definition of success: untargeted, argmax ≠ y (true label); targeted, argmax = y (target)."""
+    _checks.tensor(logits, "logits", dims=2, finite=False, what="N×K class scores")
+    targeted = _checks.flag(targeted, "targeted")
+    y = _checks.labels(y, len(logits), logits.shape[1], "y").to(logits.device)
+    return _success(logits, y, targeted)
 
 
 def prepare(model, x, y, targeted: bool, batch_size: int | None = None, name: str = "y", *,
@@ -96,8 +110,7 @@ def prepare(model, x, y, targeted: bool, batch_size: int | None = None, name: st
     """
     model = models.classifier(model, output=output, loss=loss, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
-    if not isinstance(targeted, bool):
-        raise TypeError(f"targeted must be True or False, got {targeted!r}")
+    targeted = _checks.flag(targeted, "targeted")
     if batch_size is not None:
         _checks.positive_int(batch_size, "batch_size")
     if y is None:
@@ -112,10 +125,7 @@ def check_eps(eps, name: str = "eps") -> float:
 
 
 def check_positive(v, name: str) -> float:
-    v = _checks.nonneg_float(v, name)
-    if v == 0:
-        raise ValueError(f"{name} must be > 0, got {v}")
-    return v
+    return _checks.positive_float(v, name)
 
 
 def run(model, x: torch.Tensor, y: torch.Tensor, core: Callable, *, batch_size: int | None = None,

@@ -48,8 +48,7 @@ class Oracle:
     """
 
     def __init__(self, target: nn.Module | Callable[[torch.Tensor], torch.Tensor], batch_size: int = 512):
-        if not callable(target):
-            raise TypeError(f"target must be a model or a callable returning labels, got {type(target).__name__}")
+        _checks.function(target, "target", "a model or a callable returning labels")
         self._batch = _checks.positive_int(batch_size, "batch_size")
         if isinstance(target, nn.Module):
             module = target
@@ -62,11 +61,17 @@ class Oracle:
         self.queries = 0
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        _checks.images(x.detach())
+        _checks.images(x)
         with torch.no_grad():
-            y = torch.as_tensor(self._answer(x.detach().clone()))
-        if y.shape != (len(x),):
-            raise ValueError(f"the oracle must return one label per image ({len(x)}), got shape {tuple(y.shape)}")
+            y = self._answer(x.detach().clone())
+        if not isinstance(y, torch.Tensor):
+            try:
+                y = torch.as_tensor(y)
+            except (TypeError, ValueError, RuntimeError):
+                raise TypeError(f"the oracle must return a tensor of labels, got {type(y).__name__}") from None
+        if y.shape != (len(x),) or y.is_floating_point() or y.is_complex():
+            raise ValueError(f"the oracle must return one label per image ({len(x)}) as integers, got shape "
+                             f"{tuple(y.shape)} and dtype {y.dtype}")
         self.queries += len(x)
         return y.detach().to(torch.int64).clone()
 
@@ -135,20 +140,25 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
         oracle queries made by this call, and one history dict per round.
     """
     if not isinstance(oracle, Oracle):
-        oracle = Oracle(oracle)
+        oracle = Oracle(_checks.function(oracle, "oracle", "an Oracle, a model or a callable returning labels"))
     _checks.images(seed_x, "seed_x")
     _checks.model(substitute, "substitute")
-    rounds = _nonneg_int(rounds, "rounds")
+    rounds = _checks.nonneg_int(rounds, "rounds")
     lam = base.check_positive(lam, "lam")
     tau = _checks.positive_int(tau, "tau")
     epochs = _checks.positive_int(epochs, "epochs")
-    shift = _nonneg_int(shift, "shift")
+    shift = _checks.nonneg_int(shift, "shift")
     if reservoir is not None:
         reservoir = _checks.positive_int(reservoir, "reservoir")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = _checks.seed(seed, "seed", maximum=(_checks.SEED_MAX - rounds) // 1000)  # round r trains with seed·1000 + r
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    lr = _checks.positive_float(lr, "lr")
+    progress = _checks.flag(progress, "progress")
     if (eval_x is None) != (eval_y is None):
         raise ValueError("eval_x and eval_y must be given together")
+    if eval_x is not None:
+        _checks.images(eval_x, "eval_x")
+        eval_y = _checks.labels(eval_y, len(eval_x), _checks.INT_MAX, "eval_y")
     model = copy.deepcopy(substitute)
     gen = torch.Generator().manual_seed(seed)
     start = oracle.queries
@@ -174,18 +184,13 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
     return Substitute(model, x, y, oracle.queries - start, history)
 
 
-def _nonneg_int(v, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, got {v}")
-    return v
-
-
 def transfer_rate(oracle: Oracle | Callable, x_adv: torch.Tensor, y: torch.Tensor, *, targeted: bool = False) -> float:
     """The oracle's misclassification rate on ``x_adv`` (untargeted: label ≠ y; targeted: label = y)."""
     if not isinstance(oracle, Oracle):
-        oracle = Oracle(oracle)
+        oracle = Oracle(_checks.function(oracle, "oracle", "an Oracle, a model or a callable returning labels"))
+    _checks.images(x_adv, "x_adv")
+    y = _checks.labels(y, len(x_adv), _checks.INT_MAX, "y")
+    targeted = _checks.flag(targeted, "targeted")
     pred = oracle(x_adv)
     ok = pred == y.to(pred.device) if targeted else pred != y.to(pred.device)
     return float(ok.float().mean())

@@ -74,7 +74,7 @@ def _cw(model, x, y, *, targeted, c, kappa, steps, lr, binary_search_steps, abor
             loss = (l2 + const * (gap + kappa).clamp(min=0)).sum()
             (g,) = torch.autograd.grad(loss, mod)
             with torch.no_grad():
-                ok = gap < -kappa if kappa > 0 else base.success(logits, y, targeted)
+                ok = gap < -kappa if kappa > 0 else base._success(logits, y, targeted)
                 improved = ok & (l2 < best_l2)
                 best_l2 = torch.where(improved, l2, best_l2)
                 best = torch.where(improved.view(view), xa, best)
@@ -117,7 +117,8 @@ def carlini_wagner_l2(model, x: torch.Tensor, y=None, *, targeted: bool = False,
     steps = _checks.positive_int(steps, "steps")
     lr = base.check_positive(lr, "lr")
     binary_search_steps = _checks.positive_int(binary_search_steps, "binary_search_steps")
+    abort_early = _checks.flag(abort_early, "abort_early")
     model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, bounds=bounds)
     kw = dict(targeted=targeted, c=c, kappa=kappa, steps=steps, lr=lr, binary_search_steps=binary_search_steps,
-              abort_early=bool(abort_early))
+              abort_early=abort_early)
     return base.run(model, x, y, lambda m, xb, yb: _cw(m, xb, yb, **kw), batch_size=batch_size)

@@ -36,9 +36,12 @@ NORMS = ("inf", "2", "rms")
 def distortion(x_adv: torch.Tensor, x: torch.Tensor, norm: str = "2") -> torch.Tensor:
     """Per-image size of x_adv − x: L∞ (``"inf"``), L2 (``"2"``) or RMS pixel change (``"rms"``)."""
     _checks.choice(norm, "norm", NORMS)
-    if x_adv.shape != x.shape:
-        raise ValueError(f"x_adv of shape {tuple(x_adv.shape)} must have the shape of x {tuple(x.shape)}")
-    d = (x_adv - x).flatten(1)
+    _checks.tensor(x_adv, "x_adv", nonempty=False)
+    _checks.tensor(x, "x", nonempty=False)
+    _checks.same_shape(x_adv, x, "x_adv", "x")
+    if x.dim() < 2:
+        raise ValueError(f"x and x_adv must be N×… batches (at least 2-D), got shape {tuple(x.shape)}")
+    d = (x_adv - x.to(x_adv.device)).flatten(1)
     if norm == "inf":
         return d.abs().amax(1)
     l2 = d.norm(dim=1)
@@ -49,7 +52,7 @@ def confidence(model, x: torch.Tensor, target, *, batch_size: int = 512, bounds=
     """P(target | x) under ``model`` for each image (softmax of the logits; σ(±z) for a one-logit model)."""
     model = models.classifier(model, output=output, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
-    probs = base.predict(model, x, batch_size).softmax(1)
+    probs = base.predict(model, x, _checks.positive_int(batch_size, "batch_size")).softmax(1)
     t = _checks.labels(target, len(x), probs.shape[1], "target").to(probs.device)
     return probs.gather(1, t[:, None])[:, 0]
 
@@ -88,6 +91,9 @@ class AttackReport:
 
 def format_table(reports: Sequence[AttackReport]) -> str:
     """A plain-text table of reports, one line each."""
+    if not isinstance(reports, (list, tuple)) or not all(isinstance(r, AttackReport) for r in reports):
+        raise TypeError(f"reports must be a list of AttackReport, got {_checks.describe(reports)}")
+
     def cell(v):
         if v is None:
             return "-"
@@ -135,11 +141,12 @@ def evaluate(model, attack: Callable, x: torch.Tensor, y, *, target=None, eps=No
     model = models.classifier(model, output=output, loss=loss, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
     _checks.positive_int(batch_size, "batch_size")
+    _checks.function(attack, "attack", "a callable attack(model, x, y, ...)")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a str or None, got {type(name).__name__}")
     if isinstance(eps, Sequence) and not isinstance(eps, str):
         return [evaluate(model, attack, x, y, target=target, eps=e, batch_size=batch_size, name=name, **kwargs)
                 for e in eps]
-    if not callable(attack):
-        raise TypeError(f"attack must be a callable attack(model, x, y, ...), got {type(attack).__name__}")
     k = base.num_classes(model, x)
     y = _checks.labels(y, len(x), k, "y").to(x.device)
     targeted = target is not None
@@ -167,8 +174,14 @@ def measure(model, x: torch.Tensor, x_adv: torch.Tensor, y, *, target=None, name
     model = models.classifier(model, output=output, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
     _checks.images(x_adv, "x_adv", bounds=model.bounds)
-    if x_adv.shape != x.shape:
-        raise ValueError(f"x_adv of shape {tuple(x_adv.shape)} must have the shape of x {tuple(x.shape)}")
+    _checks.same_shape(x_adv, x, "x_adv", "x")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if eps is not None:
+        eps = base.check_eps(eps)
+    if not (isinstance(seconds, float) and math.isnan(seconds)):
+        seconds = _checks.number(seconds, "seconds", minimum=0.0)
+    _checks.positive_int(batch_size, "batch_size")
     clean = base.predict(model, x, batch_size)
     k = clean.shape[1]
     y = _checks.labels(y, len(x), k, "y").to(clean.device)
@@ -179,7 +192,7 @@ def measure(model, x: torch.Tensor, x_adv: torch.Tensor, y, *, target=None, name
     attacked = clean.argmax(1) == y
     if targeted:
         attacked &= target != y
-    ok = base.success(logits, target if targeted else y, targeted) & attacked
+    ok = base._success(logits, target if targeted else y, targeted) & attacked
     xa, xs = x_adv[ok.to(x.device)], x[ok.to(x.device)]
     linf, l2 = _stats(distortion(xa, xs, "inf")), _stats(distortion(xa, xs, "2"))
     conf = logits[ok].softmax(1).amax(1)
@@ -204,12 +217,18 @@ def transfer_matrix(sources, targets, attack: Callable, x: torch.Tensor, y, *, b
     ``sources`` and ``targets`` are sequences of models or dicts name → model (rows/columns in order).
     """
     def wrapped(ms, name):
-        ms = list(ms.values()) if isinstance(ms, Mapping) else list(ms)
+        if isinstance(ms, Mapping):
+            ms = list(ms.values())
+        elif isinstance(ms, (list, tuple)):
+            ms = list(ms)
+        else:
+            raise TypeError(f"{name} must be a list of models or a dict name -> model, got {type(ms).__name__}")
         if not ms:
             raise ValueError(f"{name} must hold at least one model")
         return [models.classifier(m, name=name) for m in ms]
 
     sources, targets = wrapped(sources, "sources"), wrapped(targets, "targets")
+    _checks.function(attack, "attack", "a callable attack(model, x, y, ...)")
     _checks.images(x)
     _checks.positive_int(batch_size, "batch_size")
     preds = [base.predict(t, x, batch_size).argmax(1) for t in targets]

@@ -40,9 +40,11 @@ def fooling_images(model, target, n: int, *, eps: float = 0.3, steps: int = 1, s
     eps = base.check_eps(eps)
     steps = _checks.positive_int(steps, "steps")
     sigma = _checks.nonneg_float(sigma, "sigma")
-    if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(s, int) and s > 0 for s in shape)):
-        raise ValueError(f"shape must be a tuple of positive ints (C, H, W), got {shape!r}")
-    x0 = (0.5 + sigma * torch.randn((n, *shape), generator=base.generator(seed))).clamp(0, 1)
+    shape = _checks.shape(shape, "shape", 3)
+    gen = base.generator(seed)
+    if batch_size is not None:
+        _checks.positive_int(batch_size, "batch_size")
+    x0 = (0.5 + sigma * torch.randn((n, *shape), generator=gen)).clamp(0, 1)
     model, x0, target = base.prepare(model, x0, target, True, batch_size, name="target")
     if eps == 0:
         return x0

@@ -78,6 +78,8 @@ def iterative_least_likely(model, x: torch.Tensor, eps: float = 0.1, *, alpha: f
     model = models.classifier(model, output=output, loss=loss, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
     eps, alpha, steps = _check(eps, alpha, steps)
+    if batch_size is not None:
+        _checks.positive_int(batch_size, "batch_size")
     if eps == 0:
         return x.clone()
     target = base.least_likely(model, x, batch_size=batch_size or 512)

@@ -30,8 +30,18 @@ def _codes(encoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def latent_distance(encoder: nn.Module, x: torch.Tensor, x_tgt: torch.Tensor) -> torch.Tensor:
     """‖enc(x) − enc(x_tgt)‖² per image (encoder frozen and left as found)."""
     _checks.model(encoder, "encoder")
+    _checks.images(x, "x")
+    _checks.images(x_tgt, "x_tgt")
+    _check_targets(x, x_tgt, "x")
+    dev = _checks.device_of(encoder)
     with _checks.frozen(encoder):
-        return (_codes(encoder, x) - _codes(encoder, x_tgt)).pow(2).sum(1)
+        return (_codes(encoder, x.to(dev)) - _codes(encoder, x_tgt.to(dev))).pow(2).sum(1)
+
+
+def _check_targets(x, x_tgt, name):
+    if x_tgt.shape[1:] != x.shape[1:] or len(x_tgt) not in (1, len(x)):
+        raise ValueError(f"x_tgt must hold 1 or {len(x)} images of the shape of {name} {tuple(x.shape[1:])}, "
+                         f"got {tuple(x_tgt.shape)}")
 
 
 @torch.no_grad()
@@ -62,9 +72,7 @@ def latent_attack(encoder: nn.Module, decoder: nn.Module, x_src: torch.Tensor, x
     _checks.model(decoder, "decoder")
     _checks.images(x_src, "x_src")
     _checks.images(x_tgt, "x_tgt")
-    if x_tgt.shape[1:] != x_src.shape[1:] or len(x_tgt) not in (1, len(x_src)):
-        raise ValueError(f"x_tgt must hold 1 or {len(x_src)} images of shape {tuple(x_src.shape[1:])}, "
-                         f"got {tuple(x_tgt.shape)}")
+    _check_targets(x_src, x_tgt, "x_src")
     c = _checks.nonneg_float(c, "c")
     steps = _checks.positive_int(steps, "steps")
     lr = base.check_positive(lr, "lr")

@@ -55,7 +55,7 @@ def _lbfgs(model, x, t, *, c, search_steps, max_iter):
     for _ in range(search_steps):
         adv = _solve(model, x, t, const, max_iter)
         with torch.no_grad():
-            ok = base.success(model(adv), t, targeted=True)
+            ok = base._success(model(adv), t, targeted=True)
         l2 = base.flat_norm(adv - x)
         better = ok & (l2 < best_l2)
         best, best_l2 = torch.where(better.view(view), adv, best), torch.where(better, l2, best_l2)
@@ -81,7 +81,7 @@ def lbfgs(model, x: torch.Tensor, target, *, c: float = 1.0, search_steps: int =
         loss, bounds, output: the loss towards the target (CE by default), the box of L-BFGS-B and how to
             find the logits (:class:`advgen.models.Classifier`).
     """
-    if targeted is not True:
+    if _checks.flag(targeted, "targeted") is not True:
         raise ValueError("targeted must be True: the L-BFGS attack moves each image to a given target class")
     c = base.check_positive(c, "c")
     search_steps = _checks.positive_int(search_steps, "search_steps")

@@ -91,8 +91,7 @@ def pgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, alpha: float = 0.01
     steps = _checks.positive_int(steps, "steps")
     norm = _norm(norm)
     restarts = _checks.positive_int(restarts, "restarts")
-    if not isinstance(random_start, bool):
-        raise TypeError(f"random_start must be True or False, got {random_start!r}")
+    random_start = _checks.flag(random_start, "random_start")
     if restarts > 1 and not random_start:
         raise ValueError(f"restarts={restarts} needs random_start=True: restarts from x itself are all the same")
     gen = base.generator(seed)
@@ -113,7 +112,7 @@ def pgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, alpha: float = 0.01
                 return adv
             with torch.no_grad():
                 logits = m(adv)
-            ok, loss = base.success(logits, yb, targeted), base.attack_loss(m, logits, yb, targeted)
+            ok, loss = base._success(logits, yb, targeted), base.attack_loss(m, logits, yb, targeted)
             if best is None:
                 best, best_ok, best_loss = adv, ok, loss
                 continue

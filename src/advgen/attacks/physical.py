@@ -135,7 +135,8 @@ class Transforms:
         """Parameters of ``n`` transformations for images of ``shape`` (C, H, W); always the same draws
         in the same order for the same generator state."""
         n = _checks.positive_int(n, "n")
-        g = generator
+        shape = _checks.shape(shape, "shape", 3)
+        g = _checks.generator(generator, "generator")
 
         def u(lo, hi):
             return torch.rand(n, generator=g, dtype=torch.float64) * (hi - lo) + lo
@@ -153,12 +154,32 @@ class Transforms:
 
     def apply(self, x: torch.Tensor, params: dict) -> torch.Tensor:
         """The transformations ``params`` (from :meth:`sample`, one per image) applied to ``x``."""
+        _checks.images(x, "x")
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be the dict of Transforms.sample, got {type(params).__name__}")
+        missing = [k for k in self._uses() if k not in params]
+        if missing:
+            raise ValueError(f"params lacks {', '.join(missing)}: pass the dict of Transforms.sample")
+        for k, v in params.items():
+            _checks.tensor(v, f"params[{k!r}]")
+            if len(v) != len(x) or (k == "noise" and v.shape != x.shape) or (k != "noise" and v.dim() != 1):
+                raise ValueError(f"params must hold one transformation per image of x {tuple(x.shape)}; "
+                                 f"params[{k!r}] has shape {tuple(v.shape)}")
+        return self._apply(x, params)
+
+    def _uses(self) -> tuple[str, ...]:
+        """The keys of ``params`` that the steps switched on read."""
+        warp = ("angle", "scale", "tx", "ty", "px", "py") if (self.rotation or self.scale or self.translate
+                                                              or self.tilt) else ()
+        return warp + (("contrast",) if self.contrast else ()) + (("brightness",) if self.brightness else ()) + \
+            (("sigma",) if self.blur else ()) + (("noise_std", "noise") if self.noise else ()) + \
+            (("quality",) if self.jpeg else ())
+
+    def _apply(self, x: torch.Tensor, params: dict) -> torch.Tensor:
         if self.is_identity:
             return x
         n = len(x)
         p = {k: v.to(device=x.device, dtype=x.dtype) for k, v in params.items()}
-        if any(len(v) != n for v in p.values()):
-            raise ValueError(f"params must hold one transformation per image ({n})")
         if self.rotation or self.scale or self.translate or self.tilt:
             x = self._warp(x, p)
         if self.contrast:
@@ -175,7 +196,8 @@ class Transforms:
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One fresh random transformation per image."""
-        return self.apply(x, self.sample(len(x), tuple(x.shape[1:]), generator))
+        _checks.images(x, "x")
+        return self._apply(x, self.sample(len(x), tuple(x.shape[1:]), generator))
 
     @staticmethod
     def _warp(x, p):
@@ -259,7 +281,7 @@ def eot_gradient(model, x: torch.Tensor, y: torch.Tensor, transforms, params: di
     if params is None:
         seen = transform(transforms, x, samples, generator)
     else:
-        seen = transforms.apply(x.repeat(samples, *([1] * (x.dim() - 1))), params)
+        seen = transforms._apply(x.repeat(samples, *([1] * (x.dim() - 1))), params)
     logits = model(seen)
     loss = model.loss(logits, y.repeat(samples)).sum() / samples
     (g,) = torch.autograd.grad(-loss if targeted else loss, x)
@@ -294,8 +316,7 @@ def eot(model, x: torch.Tensor, y=None, *, transforms, eps: float = 0.3, alpha: 
     alpha = base.check_positive(alpha, "alpha")
     steps = _checks.positive_int(steps, "steps")
     samples = _checks.positive_int(samples, "samples")
-    if not isinstance(random_start, bool):
-        raise TypeError(f"random_start must be True or False, got {random_start!r}")
+    random_start = _checks.flag(random_start, "random_start")
     gen = base.generator(seed)
     model, x, y = base.prepare(model, x, y, targeted, batch_size)
     if eps == 0:
@@ -324,6 +345,7 @@ def transformed_predictions(model, x: torch.Tensor, transforms, *, samples: int 
     _checks.images(x, bounds=model.bounds)
     samples = _checks.positive_int(samples, "samples")
     gen = base.generator(seed)
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     dev = _checks.device_of(model)
     out = []
     with _checks.frozen(model):
@@ -342,9 +364,13 @@ def destruction_rate(model, x: torch.Tensor, x_adv: torch.Tensor, y, transforms:
     image is classified as ``y`` (the true labels) again; with ``samples > 1`` it is averaged over
     that many fresh transformations. NaN when no image qualifies.
     """
+    model = models.classifier(model)
+    _checks.images(x, "x")
     _checks.images(x_adv, "x_adv")
-    if x_adv.shape != x.shape:
-        raise ValueError(f"x_adv must have the shape of x {tuple(x.shape)}, got {tuple(x_adv.shape)}")
+    _checks.same_shape(x_adv, x, "x_adv", "x")
+    transforms = _check_transforms(transforms, model.bounds)
+    samples = _checks.positive_int(samples, "samples")
+    _checks.generator(seed)  # checked now; drawn from below, after the images that qualify are known
     y = _checks.labels(y, len(x), base.num_classes(model, x), "y")
     clean = base.predict(model, x).argmax(1) == y
     adv = base.predict(model, x_adv).argmax(1) == y

@@ -32,6 +32,7 @@ def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: s
     """
     model = models.classifier(model, output=output, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
+    abs = _checks.flag(abs, "abs")
     _checks.choice(reduce, "reduce", ("max", None))
     _checks.positive_int(batch_size, "batch_size")
     dev = _checks.device_of(model)
