@@ -61,7 +61,9 @@ def denoise_tv(y: torch.Tensor, weight: float | None = None, *, sigma: float | N
 
     _checks.images(y, "y")
     weights = [_checks.nonneg_float(weight, "weight")] * len(y) if weight is not None else _sigmas(y, sigma)
-    out = [denoise_tv_chambolle(a, weight=w, channel_axis=_channel_axis(a)) for a, w in zip(_arrays(y), weights)]
+    # weight 0: argmin ‖x − y‖²/2 is y itself (scikit-image divides by the weight)
+    out = [denoise_tv_chambolle(a, weight=w, channel_axis=_channel_axis(a)) if w > 0 else a
+           for a, w in zip(_arrays(y), weights)]
     return _tensor(out, y)
 
 
@@ -108,6 +110,10 @@ def inpaint_biharmonic(y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     _checks.images(y, "y")
     m = _pixel_mask(mask, y)
+    empty = np.flatnonzero(m.reshape(len(m), -1).max(1) == 0)
+    if len(empty):
+        raise ValueError(f"mask marks every pixel of image {int(empty[0])} missing; biharmonic inpainting needs "
+                         "at least one observed pixel (1) per image")
     out = [ib(a, (mk == 0), channel_axis=_channel_axis(a)) for a, mk in zip(_arrays(y), m)]
     return _tensor(out, y)
 

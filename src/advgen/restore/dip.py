@@ -37,12 +37,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .. import _checks
 from ..nets.skip_unet import SkipUNet
-from .operators import KERNELS, as_mask, downsample, psnr
+from .operators import KERNELS, _downsample, _psnr, as_mask
 
 TASKS = ("denoise", "inpaint", "super_resolution")
 BACKTRACK_DB = 5.0  # a drop of the observation PSNR larger than this in one step rolls the weights back
@@ -132,17 +133,20 @@ def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tens
     _checks.choice(kernel, "kernel", KERNELS)
     for v, n in ((depth, "depth"), (input_channels, "input_channels"), (steps, "steps"), (factor, "factor")):
         _checks.positive_int(v, n)
-    lr = _checks.nonneg_float(lr, "lr")
+    channels = _checks.ints(channels, "channels", depth, minimum=1)
+    skip_channels = _checks.ints(skip_channels, "skip_channels", depth, minimum=0)
+    lr = _checks.positive_float(lr, "lr")
     input_noise = _checks.nonneg_float(input_noise, "input_noise")
-    ema = _checks.nonneg_float(ema, "ema")
-    if ema >= 1:
-        raise ValueError(f"ema must be in [0, 1), got {ema}")
-    if isinstance(backtrack, bool):
+    ema = _checks.fraction(ema, "ema")
+    if isinstance(backtrack, (bool, np.bool_)):
         threshold = BACKTRACK_DB if backtrack else None
     else:
         threshold = _checks.nonneg_float(backtrack, "backtrack")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    if callback is not None:
+        _checks.function(callback, "callback", "None or a callable callback(step) -> bool")
+    seed = _checks.seed(seed, "seed")
+    progress = _checks.flag(progress, "progress")
+    device = _checks.device(device, "device")
     _, c, h, w = y.shape
     scale = factor if task == "super_resolution" else 1
     out_h, out_w = h * scale, w * scale
@@ -172,7 +176,7 @@ def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tens
     opt = torch.optim.Adam(net.parameters(), lr=lr)
 
     def observe(x):
-        return downsample(x, factor, kernel) if task == "super_resolution" else x
+        return _downsample(x, factor, kernel) if task == "super_resolution" else x
 
     def loss_of(x):
         d = (observe(x) - y) ** 2
@@ -191,7 +195,7 @@ def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tens
         opt.zero_grad(set_to_none=True)
         loss.backward()
         out = out.detach()
-        p_obs = psnr(observe(out), y, mask)
+        p_obs = _psnr(observe(out), y, mask)
         if threshold is not None and last_psnr is not None and p_obs < last_psnr - threshold:
             with torch.no_grad():  # the fit jumped: back to the last good weights, skip this step
                 for p, saved in zip(net.parameters(), last_good):
@@ -206,9 +210,9 @@ def deep_image_prior(y: torch.Tensor, *, task: str = "denoise", mask: torch.Tens
         accepted += 1
         weight = (1 - ema) / (1 - ema ** accepted)
         average = out if average is None or weight == 1 else torch.lerp(average, out, weight)
-        p_true = psnr(out, truth) if truth is not None else None
-        p_avg = psnr(average, truth) if truth is not None else None
-        p_obs_avg = psnr(observe(average), y, mask)
+        p_true = _psnr(out, truth) if truth is not None else None
+        p_avg = _psnr(average, truth) if truth is not None else None
+        p_obs_avg = _psnr(observe(average), y, mask)
         for k, v in zip(history, (step, float(loss.detach()), p_obs, p_true, p_avg, p_obs_avg)):
             history[k].append(v)
         stop = callback is not None and bool(callback(DIPStep(step, float(loss.detach()), out, average, p_obs,

@@ -27,6 +27,21 @@ from .. import _checks
 from .operators import as_mask
 
 
+def _probe(generator: torch.nn.Module, latent_dim: int, y: torch.Tensor | None, dev) -> None:
+    """One latent of size ``latent_dim`` through the generator: a size mismatch is a ``ValueError`` naming
+    ``latent_dim``, an image of another shape than ``y``'s one naming ``y``."""
+    with torch.no_grad(), _checks.frozen(generator):
+        try:
+            x = generator(torch.zeros(1, latent_dim, device=dev))
+        except RuntimeError as e:
+            raise ValueError(f"latent_dim={latent_dim} does not fit the generator: {e}") from None
+    if not isinstance(x, torch.Tensor) or len(x) != 1:
+        raise ValueError(f"the generator must map N×{latent_dim} latents to N images, got "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__} for N = 1")
+    if y is not None and x.shape[1:] != y.shape[1:]:
+        raise ValueError(f"y has images of shape {tuple(y.shape[1:])} but the generator makes {tuple(x.shape[1:])}")
+
+
 @dataclass(frozen=True)
 class InversionResult:
     """Per image: the best latent, its image G(z), and the objective it reached."""
@@ -57,12 +72,13 @@ def invert(generator: torch.nn.Module, y: torch.Tensor, *, operator: Callable | 
         batch_size: rows (restarts × images) optimised at once, bounding memory.
     """
     _checks.model(generator, "generator")
-    if not isinstance(y, torch.Tensor) or y.dim() < 2 or not y.is_floating_point():
-        raise TypeError(f"y must be a float tensor of observations (N×…), got {getattr(y, 'shape', type(y).__name__)}")
     if operator is None:
         _checks.images(y, "y")
-    if operator is not None and not callable(operator):
-        raise TypeError(f"operator must be a callable linear map on images, got {type(operator).__name__}")
+    else:
+        _checks.function(operator, "operator", "None or a callable linear map on images")
+        _checks.tensor(y, "y", what="a float tensor of observations (N×…)")
+        if y.dim() < 2:
+            raise ValueError(f"y must be a batch of observations (N×…), got shape {tuple(y.shape)}")
     if operator is not None and mask is not None:
         raise ValueError("give operator or mask, not both (fold the mask into the operator)")
     latent_dim = latent_dim if latent_dim is not None else getattr(generator, "latent_dim", None)
@@ -71,12 +87,15 @@ def invert(generator: torch.nn.Module, y: torch.Tensor, *, operator: Callable | 
     _checks.positive_int(latent_dim, "latent_dim")
     for v, n in ((steps, "steps"), (restarts, "restarts"), (batch_size, "batch_size")):
         _checks.positive_int(v, n)
-    lr = _checks.nonneg_float(lr, "lr")
+    lr = _checks.positive_float(lr, "lr")
     prior_weight = _checks.nonneg_float(prior_weight, "prior_weight")
+    seed = _checks.seed(seed, "seed")
+    progress = _checks.flag(progress, "progress")
     n = len(y)
     if mask is not None:
         mask = as_mask(mask, y)
     dev = _checks.device_of(generator)
+    _probe(generator, latent_dim, y if operator is None else None, dev)
 
     gen = torch.Generator().manual_seed(seed)
     z0 = torch.randn(restarts, n, latent_dim, generator=gen)  # restart r of image i is row r·N + i

@@ -79,10 +79,13 @@ def downsample(x: torch.Tensor, factor: int, kernel: str = "lanczos3") -> torch.
     Differentiable; H and W must be divisible by ``factor``. Lanczos and bicubic kernels have negative
     lobes, so the result can leave [0, 1] slightly near edges: clamp it to store it as an image.
     """
-    if not isinstance(x, torch.Tensor) or x.dim() != 4:
-        raise ValueError(f"x must be an N×C×H×W tensor, got {getattr(x, 'shape', type(x).__name__)}")
+    _checks.tensor(x, "x", dims=4, what="an N×C×H×W batch of images")
     factor = _checks.positive_int(factor, "factor")
-    _kernel(kernel)
+    _checks.choice(kernel, "kernel", KERNELS)
+    return _downsample(x, factor, kernel)
+
+
+def _downsample(x: torch.Tensor, factor: int, kernel: str) -> torch.Tensor:
     h, w = x.shape[-2:]
     if h % factor or w % factor:
         raise ValueError(f"factor {factor} must divide the image size; got height {h}, width {w}")
@@ -99,8 +102,8 @@ def as_mask(mask, like: torch.Tensor, name: str = "mask") -> torch.Tensor:
     Accepted shapes: H×W, C×H×W, 1×1×H×W, 1×C×H×W, N×1×H×W or N×C×H×W (C may be 1: one mask for
     all channels). Returns a float N×C×H×W tensor.
     """
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of 0/1 values, got {type(mask).__name__}")
+    _checks.tensor(mask, name, floating=False, boolean=True, what="a tensor of 0/1 values")
+    _checks.tensor(like, "like", dims=4, finite=False, what="the N×C×H×W images the mask is for")
     n, c, h, w = like.shape
     m = mask
     while m.dim() < 4:
@@ -122,8 +125,9 @@ def random_mask(shape: tuple[int, int], missing: float, *, channels: int = 1,
     ``round(missing · H · W)`` of them.
     """
     h, w = _checks.pair(shape, "shape")
-    if not 0.0 <= missing < 1.0:
-        raise ValueError(f"missing must be a fraction in [0, 1), got {missing}")
+    missing = _checks.fraction(missing, "missing")
+    channels = _checks.positive_int(channels, "channels")
+    generator = _checks.generator(generator, "generator")
     n = h * w
     drop = torch.randperm(n, generator=generator)[:round(missing * n)]
     m = torch.ones(n)
@@ -137,6 +141,11 @@ def text_mask(shape: tuple[int, int], text: str = "advgen restores\nthe missing 
     from PIL import Image, ImageDraw, ImageFont
 
     h, w = _checks.pair(shape, "shape")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    channels = _checks.positive_int(channels, "channels")
+    if size is not None:
+        size = _checks.number(size, "size", positive=True, maximum=10 * max(h, w))
     img = Image.new("L", (w, h), 255)
     draw = ImageDraw.Draw(img)
     lines = text.split("\n")
@@ -154,7 +163,24 @@ def text_mask(shape: tuple[int, int], text: str = "advgen restores\nthe missing 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> float:
     """10·log10(1 / MSE) for images in [0, 1], the MSE over the entries where ``mask`` is 1."""
-    d = (x.detach() - y.detach()) ** 2
+    _checks.tensor(x, "x")
+    _checks.tensor(y, "y")
+    _checks.same_shape(x, y, "x", "y")
+    if mask is not None:
+        _checks.tensor(mask, "mask", floating=False, boolean=True)
+        try:
+            fits = torch.broadcast_shapes(mask.shape, x.shape) == x.shape
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to x {tuple(x.shape)}")
+        if not bool(torch.isin(mask.float(), torch.tensor([0.0, 1.0], device=mask.device)).all()):
+            raise ValueError("mask must hold only 0 (ignored) and 1 (compared)")
+    return _psnr(x, y, None if mask is None else mask.to(device=x.device, dtype=x.dtype))
+
+
+def _psnr(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    d = (x.detach() - y.detach().to(x.device)) ** 2
     if mask is not None:
         m = mask.expand_as(d)
         mse = float((d * m).sum() / m.sum().clamp_min(1))
