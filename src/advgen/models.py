@@ -244,8 +244,9 @@ def load(spec, weights=None, *, device: str | torch.device = "cpu", name: str = 
 
     >>> model = load("my_model.py:build", weights="w.safetensors")   # doctest: +SKIP
     """
-    from . import zoo
+    from . import _checks, zoo
 
+    device = _checks.device(device, "device")
     if isinstance(spec, nn.Module):
         model = spec
     elif not isinstance(spec, str) or not spec:

@@ -33,14 +33,8 @@ def threads_for(work: int, limit: int = 1 << 20):
 
 
 def as_data(X, name: str = "X", min_samples: int = 1, n_features: int | None = None) -> torch.Tensor:
-    """Array-like (numpy, torch, nested lists) to a finite float64 n×d torch tensor."""
-    if isinstance(X, torch.Tensor):
-        t = X.detach().to("cpu", DTYPE)
-    else:
-        try:
-            t = torch.as_tensor(np.asarray(X, dtype=np.float64))
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name} must be an array of numbers (n_samples × n_features): {e}") from None
+    """Array-like (numpy, torch, nested lists) of real numbers to a finite float64 n×d torch tensor."""
+    t = _checks.array(X, name, finite=False, nonempty=False, what="an array of numbers (n_samples × n_features)")
     if t.dim() == 1:
         raise ValueError(f"{name} must be 2-D (n_samples × n_features), got a 1-D array of {len(t)}; "
                          "reshape it with X.reshape(-1, 1) for one feature")
@@ -70,6 +64,7 @@ def estimate_parameters(X: torch.Tensor, resp: torch.Tensor, reg_covar: float, c
     scatter, Sigma = sum_k sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / n + reg_covar I
     = (X^T X - sum_k n_k mu_k mu_k^T) / sum_k n_k + reg_covar I, since sum_k r_ik = 1.
     """
+    reg_covar = float(reg_covar)  # an int as large as 2**70 is a valid reg_covar; torch's add_ takes no such int
     nk = resp.sum(0) + 10 * torch.finfo(resp.dtype).eps
     means = (resp.T @ X) / nk[:, None]
     if covariance_type == "tied":
@@ -168,13 +163,12 @@ def n_parameters(k: int, d: int, covariance_type: str) -> int:
 
 
 def rng_from(random_state) -> np.random.RandomState:
-    """scikit-learn's ``check_random_state``: None, an int or a RandomState."""
+    """scikit-learn's ``check_random_state``: None, an int in [0, 2**32 − 1] or a RandomState."""
     from sklearn.utils import check_random_state
 
-    try:
-        return check_random_state(random_state)
-    except ValueError:
-        raise TypeError(f"random_state must be None, an int or a numpy RandomState, got {random_state!r}") from None
+    if random_state is not None and not isinstance(random_state, np.random.RandomState):
+        random_state = _checks.seed(random_state, "random_state", maximum=2**32 - 1)
+    return check_random_state(random_state)
 
 
 def torch_generator(rng: np.random.RandomState) -> torch.Generator:
@@ -196,6 +190,7 @@ class Gaussian:
     def fit(self, X, y=None) -> "Gaussian":
         _checks.choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
         _checks.nonneg_float(self.reg_covar, "reg_covar")
+        rng_from(self.random_state)
         t = as_data(X, "X", min_samples=2)
         _, means, cov = estimate_parameters(t, torch.ones(len(t), 1, dtype=DTYPE), self.reg_covar,
                                             self.covariance_type)

@@ -91,24 +91,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._init_params = self._resolve_init()
         _checks.nonneg_float(self.tol, "tol")
         _checks.nonneg_float(self.reg_covar, "reg_covar")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 0:
-            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
+        _checks.nonneg_int(self.max_iter, "max_iter")
         _checks.positive_int(self.n_init, "n_init")
+        _checks.flag(self.warm_start, "warm_start")
+        rng_from(self.random_state)
         self._w_init = self._m_init = self._p_init = None
         if self.weights_init is not None:
-            w = torch.as_tensor(np.asarray(self.weights_init, dtype=np.float64))
+            w = _checks.array(self.weights_init, "weights_init")
             if w.shape != (k,):
                 raise ValueError(f"weights_init must have shape ({k},), got {tuple(w.shape)}")
             if bool((w < 0).any()) or bool((w > 1).any()) or not math.isclose(float(w.sum()), 1.0, abs_tol=1e-6):
                 raise ValueError(f"weights_init must be in [0, 1] and sum to 1, got sum {float(w.sum()):.6g}")
             self._w_init = w
         if self.means_init is not None:
-            m = torch.as_tensor(np.asarray(self.means_init, dtype=np.float64))
+            m = _checks.array(self.means_init, "means_init")
             if m.shape != (k, d):
                 raise ValueError(f"means_init must have shape ({k}, {d}), got {tuple(m.shape)}")
             self._m_init = m
         if self.precisions_init is not None:
-            p = torch.as_tensor(np.asarray(self.precisions_init, dtype=np.float64))
+            p = _checks.array(self.precisions_init, "precisions_init")
             want = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[self.covariance_type]
             if tuple(p.shape) != want:
                 raise ValueError(f"precisions_init must have shape {want} for covariance_type="

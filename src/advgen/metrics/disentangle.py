@@ -55,20 +55,17 @@ class MIG:
 
 
 def _generator(seed) -> torch.Generator:
-    if isinstance(seed, torch.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int or a torch.Generator, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
+    return _checks.generator(_checks.seed(seed, "seed", generator=True))
 
 
-def _check_data(data):
+def _check_data(data, encode):
     for attr in ("factor_sizes", "sample_factors", "observations"):
         if not hasattr(data, attr):
             raise TypeError(f"data must be a ground-truth dataset with factor_sizes, sample_factors and "
                             f"observations; it has no {attr!r}")
     if not callable(data.observations) or not callable(data.sample_factors):
         raise TypeError("data.sample_factors and data.observations must be callable")
+    _checks.function(encode, "encode", "a callable encode(observations) -> N×D codes")
 
 
 def representations(data, encode: Callable, factors: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
@@ -104,7 +101,7 @@ def factorvae_score(data, encode: Callable, *, seed: int | torch.Generator = 0, 
                     num_train: int = 10_000, num_eval: int = 5_000, num_variance_estimate: int = 10_000,
                     prune_std: float = 0.05, batch_size: int = 4096) -> FactorVAEScore:
     """The FactorVAE disentanglement score (see the module docstring); ``.score`` is the eval accuracy."""
-    _check_data(data)
+    _check_data(data, encode)
     for name, v in (("batch", batch), ("num_train", num_train), ("num_eval", num_eval),
                     ("num_variance_estimate", num_variance_estimate), ("batch_size", batch_size)):
         _checks.positive_int(v, name)
@@ -144,8 +141,9 @@ def mig(data, encode: Callable, *, seed: int | torch.Generator = 0, num_train: i
     """The mutual information gap (see the module docstring); ``.score`` in [0, 1]."""
     from sklearn.metrics import mutual_info_score
 
-    _check_data(data)
+    _check_data(data, encode)
     _checks.positive_int(num_train, "num_train")
+    _checks.positive_int(batch_size, "batch_size")
     _checks.positive_int(num_bins, "num_bins")
     g = _generator(seed)
     factors = data.sample_factors(num_train, g)

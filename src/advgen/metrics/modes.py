@@ -30,17 +30,13 @@ class ModeCoverage:
 
 def mode_coverage(samples, centers, std: float, threshold: float = 3.0) -> ModeCoverage:
     """Modes captured, high-quality fraction and reverse KL of ``samples`` (n×d) for modes ``centers`` (k×d)."""
-    x = torch.as_tensor(samples).detach().to("cpu", torch.float64)
-    c = torch.as_tensor(centers).detach().to("cpu", torch.float64)
-    if x.dim() != 2 or c.dim() != 2 or x.shape[1] != c.shape[1]:
-        raise ValueError(f"samples (n×d) and centers (k×d) must be 2-D with the same d; got {tuple(x.shape)} "
+    x = _checks.array(samples, "samples", dims=2, what="an n×d array of samples")
+    c = _checks.array(centers, "centers", dims=2, what="a k×d array of mode centres")
+    if x.shape[1] != c.shape[1]:
+        raise ValueError(f"samples (n×d) and centers (k×d) must have the same d; got {tuple(x.shape)} "
                          f"and {tuple(c.shape)}")
-    if len(x) == 0:
-        raise ValueError("samples must hold at least one sample")
     std = _checks.nonneg_float(std, "std")
     threshold = _checks.nonneg_float(threshold, "threshold")
-    if not torch.isfinite(x).all():
-        raise ValueError("samples contains NaN or infinite values")
     dist, nearest = torch.cdist(x, c).min(1)
     good = dist <= threshold * std
     counts = torch.bincount(nearest[good], minlength=len(c))

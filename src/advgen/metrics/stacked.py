@@ -28,6 +28,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -52,24 +53,36 @@ class ModeReport:
         return asdict(self)
 
 
-def _reference(reference, k: int) -> torch.Tensor:
-    """The data's class distribution q (length k, float64, sums to 1)."""
+def _reference(reference, k: int | None) -> torch.Tensor | None:
+    """The data's class distribution q (length k, float64, sums to 1); ``k=None`` only checks ``reference``."""
     if reference is None:
-        return torch.full((k,), 1.0 / k, dtype=torch.float64)
-    if not isinstance(reference, torch.Tensor):
-        reference = torch.as_tensor(reference)
+        return None if k is None else torch.full((k,), 1.0 / k, dtype=torch.float64)
+    what = "the data's class histogram (floats) or labels (ints)"
+    if isinstance(reference, torch.Tensor):
+        _checks.tensor(reference, "reference", floating=False, finite=False, nonempty=False, what=what)
+    else:
+        try:
+            kind = np.asarray(reference).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+        reference = _checks.array(reference, "reference", finite=False, nonempty=False, what=what)
+        if kind in "iu":
+            reference = reference.long()
     if reference.is_floating_point():  # a histogram
-        if reference.dim() != 1 or len(reference) != k:
+        if reference.dim() != 1 or (k is not None and len(reference) != k):
             raise ValueError(f"reference histogram must have one entry per class ({k}), got shape "
                              f"{tuple(reference.shape)}")
         if not torch.isfinite(reference).all() or (reference < 0).any() or reference.sum() <= 0:
             raise ValueError("reference histogram must be finite, >= 0 and not all zero")
         q = reference.double()
     else:  # the data's labels
-        q = torch.bincount(_checks.labels(reference.reshape(-1), reference.numel(), k, "reference"), minlength=k)
-        q = q.double()
-        if q.sum() == 0:
+        if reference.numel() == 0:
             raise ValueError("reference must hold at least one label")
+        labels = _checks.labels(reference.reshape(-1), reference.numel(), _checks.INT_MAX if k is None else k,
+                                "reference")
+        if k is None:
+            return None
+        q = torch.bincount(labels, minlength=k).double()
     return q / q.sum()
 
 
@@ -97,6 +110,9 @@ def mode_histogram(labels: torch.Tensor, num_classes: int, reference=None) -> Mo
 def classify(classifier: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """``argmax`` of ``classifier`` on ``x`` in batches (eval mode; the caller's model is left as it was)."""
     _checks.model(classifier, "classifier")
+    _checks.tensor(x, "x", what="a batch of the classifier's inputs (N×…)")
+    if x.dim() < 2:
+        raise ValueError(f"x must be a batch (N×…), got shape {tuple(x.shape)}")
     _checks.positive_int(batch_size, "batch_size")
     dev = _checks.device_of(classifier)
     with _checks.frozen(classifier):
@@ -104,16 +120,19 @@ def classify(classifier: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> 
                           for i in range(0, len(x), batch_size)])
 
 
-def _stacked(samples) -> torch.Tensor:
-    x = _checks.images(samples, "samples")
+def _stacked(samples, name: str = "samples") -> torch.Tensor:
+    x = _checks.images(samples, name)
     if x.shape[1] != 3:
-        raise ValueError(f"samples must be stacked MNIST images with 3 channels, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must be stacked MNIST images with 3 channels, got shape {tuple(x.shape)}")
     return x
 
 
 def stacked_labels(samples: torch.Tensor, classifier: nn.Module, batch_size: int = 1024) -> torch.Tensor:
     """The triple ``100·d_0 + 10·d_1 + d_2`` of each N×3×H×W sample, each channel classified by ``classifier``."""
     x = _stacked(samples)
+    _checks.model(classifier, "classifier")
+    batch_size = _checks.integer(batch_size, "batch_size", minimum=1, maximum=_checks.INT_MAX // 3,
+                                 what="a positive integer")
     d = classify(classifier, x.reshape(-1, 1, *x.shape[2:]), 3 * batch_size).view(len(x), 3)
     if int(d.max()) > 9:
         raise ValueError("classifier must be a 10-class digit classifier")
@@ -127,7 +146,8 @@ def stacked_mnist_modes(samples: torch.Tensor, classifier: nn.Module, batch_size
 
 def triple_accuracy(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
     """Share of real stacked images ``x`` whose three digits ``classifier`` gets all right (labels ``y``)."""
-    y = _checks.labels(y, len(_stacked(x)), 1000, "y")
+    _checks.model(classifier, "classifier")
+    y = _checks.labels(y, len(_stacked(x, "x")), 1000, "y")
     return float((stacked_labels(x, classifier, batch_size) == y).double().mean())
 
 
@@ -149,6 +169,19 @@ class StackedClassifier(nn.Module):
         return (lp[:, 0, :, None, None] + lp[:, 1, None, :, None] + lp[:, 2, None, None, :]).reshape(n, k ** 3)
 
 
+def _latents(latent, n: int, g: torch.Generator) -> torch.Tensor:
+    """``n`` latents of ``latent`` (an int dimension, a :class:`advgen.gan.Latent` or a sampler fn(n, generator))."""
+    if isinstance(latent, (int, np.integer)) and not isinstance(latent, (bool, np.bool_)):
+        latent = _checks.positive_int(latent, "latent")
+    elif isinstance(latent, (bool, np.bool_)) or not callable(latent):
+        raise TypeError(f"latent must be an int, a Latent or a sampler fn(n, generator), got {type(latent).__name__}")
+    z = as_latent(latent)(n, g)
+    if not isinstance(z, torch.Tensor) or len(z) != n:
+        raise ValueError(f"latent must give {n} latents for n={n}, got "
+                         f"{tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
+    return z
+
+
 @torch.no_grad()
 def mode_report(generator: nn.Module, classifier: nn.Module, n: int, *, latent, reference=None,
                 threshold: float = 0.9, seed: int | torch.Generator = 0, batch_size: int = 1000,
@@ -167,8 +200,9 @@ def mode_report(generator: nn.Module, classifier: nn.Module, n: int, *, latent, 
     _checks.positive_int(n, "n")
     _checks.positive_int(batch_size, "batch_size")
     threshold = _checks.nonneg_float(threshold, "threshold")
-    g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
-    z = as_latent(latent)(n, g)
+    warn = _checks.flag(warn, "warn")
+    g = _checks.generator(_checks.seed(seed, "seed", generator=True))
+    z = _latents(latent, n, g)
     dev_g, dev_c = _checks.device_of(generator), _checks.device_of(classifier)
     labels, k = [], None
     with _checks.frozen(generator), _checks.frozen(classifier):
@@ -191,6 +225,12 @@ def mode_callback(classifier: nn.Module, n: int = 2000, *, reference=None, every
     of :func:`mode_report` on a fixed set of ``n`` latents (drawn with ``seed``) every ``every`` steps."""
     _checks.model(classifier, "classifier")
     _checks.positive_int(n, "n")
+    _checks.positive_int(every, "every")
+    _checks.seed(seed, "seed")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    if reference is not None:
+        _reference(reference, None)
 
     def fn(state: State) -> dict:
         r = mode_report(state.generator, classifier, n, latent=state.latent, reference=reference, seed=seed,

@@ -31,7 +31,8 @@ class PiecewiseConstant:
     densities: tuple[float, ...]
 
     def __post_init__(self):
-        e, d = tuple(map(float, self.edges)), tuple(map(float, self.densities))
+        e = tuple(_checks.array(self.edges, "edges", dims=1).tolist())
+        d = tuple(_checks.array(self.densities, "densities", dims=1).tolist())
         if len(e) != len(d) + 1 or len(d) == 0:
             raise ValueError(f"edges must have one more entry than densities; got {len(e)} and {len(d)}")
         if any(b <= a for a, b in zip(e, e[1:])):
@@ -40,7 +41,7 @@ class PiecewiseConstant:
             raise ValueError(f"densities must be >= 0, got {d}")
         mass = sum(v * (b - a) for v, a, b in zip(d, e, e[1:]))
         if not math.isclose(mass, 1.0, abs_tol=1e-9):
-            raise ValueError(f"the density must integrate to 1, got {mass:.6g}")
+            raise ValueError(f"densities must integrate to 1 over the edges, got {mass:.6g}")
         object.__setattr__(self, "edges", e)
         object.__setattr__(self, "densities", d)
 
@@ -55,12 +56,13 @@ class PiecewiseConstant:
 
 
 def piecewise(edges, densities) -> PiecewiseConstant:
-    return PiecewiseConstant(tuple(edges), tuple(densities))
+    return PiecewiseConstant(tuple(_checks.array(edges, "edges", dims=1).tolist()),
+                             tuple(_checks.array(densities, "densities", dims=1).tolist()))
 
 
 def _probabilities(p, name: str) -> torch.Tensor:
-    t = torch.as_tensor(p, dtype=torch.float64).flatten()
-    if len(t) == 0 or bool((t < 0).any()) or not math.isclose(float(t.sum()), 1.0, abs_tol=1e-9):
+    t = _checks.array(p, name, what="a probability vector").flatten()
+    if bool((t < 0).any()) or not math.isclose(float(t.sum()), 1.0, abs_tol=1e-9):
         raise ValueError(f"{name} must be a probability vector (>= 0, sums to 1), got {t.tolist()}")
     return t
 
