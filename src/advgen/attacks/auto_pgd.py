@@ -22,7 +22,6 @@ prediction, one run per target on the images not yet broken.
 """
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -41,11 +40,6 @@ def dlr_targeted(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor) ->
     gap = logits.gather(1, y[:, None])[:, 0] - logits.gather(1, target[:, None])[:, 0]
     return -gap / (top[:, 0] - 0.5 * (top[:, 2] + top[:, 3]) + 1e-12)
 
-
-def _norm(norm) -> str:
-    if isinstance(norm, (int, float)) and not isinstance(norm, bool):
-        norm = "inf" if norm == math.inf else "2" if norm == 2 else norm
-    return _checks.choice(norm, "norm", NORMS)
 
 
 def _schedule(n_iter: int) -> tuple[int, int, int]:
@@ -132,7 +126,7 @@ def _single_run(model, x, y, target, eps: float, norm: str, n_iter: int, loss_fn
 
 def _check(eps, norm, n_iter, restarts):
     eps = base.check_positive(eps, "eps")
-    return eps, _norm(norm), _checks.positive_int(n_iter, "n_iter"), _checks.positive_int(restarts, "restarts")
+    return eps, base.check_norm(norm), _checks.positive_int(n_iter, "n_iter"), _checks.positive_int(restarts, "restarts")
 
 
 def _loss_fn(loss, targeted: bool):

@@ -54,8 +54,9 @@ class AutoAttackResult:
 
 def _stages(version: str, norm: str, n_iter: int, queries: int, n_classes: int):
     ce = ("APGD-CE", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed))
+    t_loss = "dlr" if n_classes >= 4 else "ce"  # the targeted DLR loss needs 4 classes (a warning says so)
     t = ("APGD-T", lambda m, x, y, eps, seed: apgd_targeted(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
-                                                             n_target_classes=min(9, n_classes - 1)))
+                                                             loss=t_loss, n_target_classes=min(9, n_classes - 1)))
     fab_t = ("FAB-T", _fab(norm, n_iter, targeted=True))
     sq = ("Square", None if norm != "inf" else
           lambda m, x, y, eps, seed: square(m, x, y, eps, queries=queries, seed=seed))
@@ -84,7 +85,7 @@ def _warnings(model, x, y, stages) -> list[str]:
     if bool(((a >= 0) & (a <= 1)).all()) and torch.allclose(a.sum(1), torch.ones(len(a)), atol=1e-5):
         out.append("the model seems to return probabilities, not logits: the DLR loss assumes logits")
     if a.shape[1] < 4:
-        out.append(f"{a.shape[1]} classes: the targeted DLR loss of APGD-T needs at least 4")
+        out.append(f"{a.shape[1]} classes: the targeted DLR loss of APGD-T needs at least 4 (targeted CE was used)")
     with _checks.gradients():
         xg = x[:64].detach().clone().requires_grad_(True)
         g, = torch.autograd.grad(model.loss(model(xg), y[:64]).sum(), xg)
@@ -116,10 +117,11 @@ def autoattack(model, x: torch.Tensor, y, eps: float = 0.3, *, norm="inf", versi
     if eps > model.bounds[1] - model.bounds[0]:
         raise ValueError(f"eps must be in (0, {model.bounds[1] - model.bounds[0]:g}] (the input range), got {eps}")
     _checks.choice(version, "version", VERSIONS)
-    norm = {float("inf"): "inf", 2: "2"}.get(norm, norm)
-    _checks.choice(norm, "norm", ("inf", "2"))
+    norm = base.check_norm(norm)
     _checks.positive_int(n_iter, "n_iter")
     _checks.positive_int(queries, "queries")
+    _checks.seed(seed, "seed")
+    progress = _checks.flag(progress, "progress")
     y = _checks.labels(y, len(x), base.num_classes(model, x), "y").to(x.device)
     adv = x.clone()
     robust = base.predict(model, x).argmax(1) == y

@@ -22,6 +22,7 @@ prediction differs from the true label, a targeted one when the prediction equal
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -169,6 +170,13 @@ def attack_loss(model: models.Classifier, logits: torch.Tensor, y: torch.Tensor,
     """Per-image value of the loss the attacks ascend (ℓ, or −ℓ towards a target)."""
     v = model.loss(logits, y)
     return -v if targeted else v
+
+
+def check_norm(norm, allowed: tuple[str, ...] = ("inf", "2"), name: str = "norm") -> str:
+    """``"inf"`` or ``"2"`` (``math.inf`` and ``2`` accepted), among ``allowed``; a ValueError naming ``name``."""
+    if isinstance(norm, (int, float)) and not isinstance(norm, bool):
+        norm = "inf" if norm == math.inf else "2" if norm == 2 else norm
+    return _checks.choice(norm, name, allowed)
 
 
 def flat_norm(t: torch.Tensor, p: float = 2) -> torch.Tensor:

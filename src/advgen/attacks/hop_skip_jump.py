@@ -111,14 +111,12 @@ def hop_skip_jump(model, x: torch.Tensor, y=None, *, norm="2", queries: int = 10
         batch_size: accepted for the common signature; the oracle answers in chunks of 512.
     Images the start cannot make adversarial (nor already misclassified) come back unchanged.
     """
-    norm = {math.inf: "inf", 2: "2"}.get(norm, norm)
-    _checks.choice(norm, "norm", NORMS)
+    norm = base.check_norm(norm, NORMS)
     queries = _checks.positive_int(queries, "queries")
     init_evals = _checks.positive_int(init_evals, "init_evals")
     max_evals = _checks.positive_int(max_evals, "max_evals")
     gamma = base.check_positive(gamma, "gamma")
-    if not isinstance(return_queries, bool):
-        raise TypeError(f"return_queries must be True or False, got {return_queries!r}")
+    return_queries = _checks.flag(return_queries, "return_queries")
     model = models.classifier(model, output=output, bounds=bounds)
     model, x, y = base.prepare(model, x, y, targeted)
     if targeted and x_init is None:

@@ -17,7 +17,6 @@ the one with the larger loss. Madry et al.'s MNIST adversary: ε = 0.3, α = 0.0
 """
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -26,11 +25,6 @@ from . import base
 
 NORMS = ("inf", "2")
 
-
-def _norm(norm) -> str:
-    if isinstance(norm, (int, float)) and not isinstance(norm, bool):
-        norm = "inf" if norm == math.inf else "2" if norm == 2 else norm
-    return _checks.choice(norm, "norm", NORMS)
 
 
 def start_noise(x: torch.Tensor, eps: float, norm: str, restarts: int, gen) -> torch.Tensor:
@@ -89,7 +83,7 @@ def pgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, alpha: float = 0.01
     eps = base.check_eps(eps)
     alpha = base.check_positive(alpha, "alpha")
     steps = _checks.positive_int(steps, "steps")
-    norm = _norm(norm)
+    norm = base.check_norm(norm)
     restarts = _checks.positive_int(restarts, "restarts")
     random_start = _checks.flag(random_start, "random_start")
     if restarts > 1 and not random_start:

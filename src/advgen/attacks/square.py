@@ -68,10 +68,8 @@ def square(model, x: torch.Tensor, y=None, eps: float = 0.3, *, queries: int = 5
     p_init = base.check_positive(p_init, "p_init")
     if p_init > 1:
         raise ValueError(f"p_init must be a fraction in (0, 1], got {p_init}")
-    if norm not in ("inf", math.inf):
-        raise ValueError(f"norm must be 'inf' (the L∞ Square Attack), got {norm!r}")
-    if not isinstance(return_queries, bool):
-        raise TypeError(f"return_queries must be True or False, got {return_queries!r}")
+    base.check_norm(norm, ("inf",))  # the L∞ Square Attack
+    return_queries = _checks.flag(return_queries, "return_queries")
     model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, bounds=bounds)
     gen = base.generator(seed) or torch.Generator().manual_seed(0)
     lo, hi = model.bounds
