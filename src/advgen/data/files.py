@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import _checks
 from .dataset import MAX_CLASSES, Dataset, split
 
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -102,14 +103,23 @@ def to_labels(a: np.ndarray, n: int, where: str) -> torch.Tensor:
     return torch.from_numpy(a.astype(np.int64))
 
 
+def check_test_fraction(v) -> float:
+    """``test_fraction`` in (0, 1): the share of the images held out as the test split."""
+    v = _checks.fraction(v, "test_fraction")
+    if v == 0:
+        raise ValueError("test_fraction must be in (0, 1), got 0")
+    return v
+
+
 def check_classes(num_classes, classes) -> tuple[int | None, tuple[str, ...] | None]:
     """Validate the ``num_classes=`` and ``classes=`` options of the readers (before any file is read)."""
     if num_classes is not None:
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
             raise TypeError(f"num_classes must be a positive integer or None, got {num_classes!r}")
         num_classes = int(num_classes)
-        if num_classes < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+        if not 1 <= num_classes <= MAX_CLASSES:
+            raise ValueError(f"num_classes must be a positive integer up to {MAX_CLASSES:,} (advgen.data.MAX_CLASSES), "
+                             f"got {num_classes}")
     if classes is not None:
         if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple)) \
                 or not all(isinstance(c, str) for c in classes):
@@ -222,6 +232,7 @@ def load_npz(path, *, test_fraction: float = 0.2, layout: str | None = None, num
     the labels); ``num_classes`` sets K (default: the largest label + 1).
     """
     check_layout(layout)
+    test_fraction = check_test_fraction(test_fraction)
     num_classes, classes = check_classes(num_classes, classes)
     path = Path(path)
     try:
@@ -258,6 +269,9 @@ def load_image_folder(folder, *, test_fraction: float = 0.2, gray: bool | None =
     """
     from PIL import Image, UnidentifiedImageError
 
+    test_fraction = check_test_fraction(test_fraction)
+    if gray is not None:
+        gray = _checks.flag(gray, "gray")
     num_classes, classes = check_classes(num_classes, classes)
     folder = Path(folder)
     found = sorted(p.name for p in folder.iterdir() if p.is_dir())
