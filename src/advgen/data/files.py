@@ -103,6 +103,11 @@ def to_labels(a: np.ndarray, n: int, where: str) -> torch.Tensor:
     return torch.from_numpy(a.astype(np.int64))
 
 
+#: The most classes ``num_classes=`` may ask for (above :data:`MAX_CLASSES`, which labels alone may imply):
+#: every class gets a name, and 2**20 names take about a second.
+MAX_NUM_CLASSES = 2**20
+
+
 def check_test_fraction(v) -> float:
     """``test_fraction`` in (0, 1): the share of the images held out as the test split."""
     v = _checks.fraction(v, "test_fraction")
@@ -117,9 +122,9 @@ def check_classes(num_classes, classes) -> tuple[int | None, tuple[str, ...] | N
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
             raise TypeError(f"num_classes must be a positive integer or None, got {num_classes!r}")
         num_classes = int(num_classes)
-        if not 1 <= num_classes <= MAX_CLASSES:
-            raise ValueError(f"num_classes must be a positive integer up to {MAX_CLASSES:,} (advgen.data.MAX_CLASSES), "
-                             f"got {num_classes}")
+        if not 1 <= num_classes <= MAX_NUM_CLASSES:
+            raise ValueError(f"num_classes must be a positive integer (at most {MAX_NUM_CLASSES:,}: a name is made for "
+                             f"every class), got {num_classes}")
     if classes is not None:
         if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple)) \
                 or not all(isinstance(c, str) for c in classes):
