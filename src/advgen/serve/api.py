@@ -13,7 +13,6 @@ in [0, 1] (row-major 28×28, or 28 rows of 28), rounded to 3 decimals on the way
 """
 from __future__ import annotations
 
-import math
 import re
 import secrets
 import threading
@@ -53,12 +52,26 @@ def bad(message: str) -> ApiError:
 
 
 # --------------------------------------------------------------------------- field checks
+# Every number is range-checked *before* it is converted: JSON integers have no size limit (10**400
+# parses), and float(10**400) or torch.tensor([10**400]) raise OverflowError. Python compares an int
+# with a float exactly, at any size, so ``lo <= v <= hi`` is the safe first test (and is False for NaN).
+def shown(v) -> str:
+    """``v`` for an error message: huge integers by their size, long values cut."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**15:
+        return f"an integer of about {int(v.bit_length() * 0.30103) + 1} digits"
+    try:
+        r = repr(v)
+    except RecursionError:  # the server refuses deep nesting first; a direct caller may not
+        return "a deeply nested value"
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
 def number(body: dict, key: str, default=None, *, lo: float, hi: float) -> float:
     v = body.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise bad(f"{key} must be a number, got {type(v).__name__}")
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise bad(f"{key} must be in [{lo}, {hi}], got {v}")
+    if not lo <= v <= hi:
+        raise bad(f"{key} must be in [{lo}, {hi}], got {shown(v)}")
     return float(v)
 
 
@@ -67,15 +80,33 @@ def integer(body: dict, key: str, default=None, *, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise bad(f"{key} must be an integer, got {type(v).__name__}")
     if not lo <= v <= hi:
-        raise bad(f"{key} must be in [{lo}, {hi}], got {v}")
+        raise bad(f"{key} must be in [{lo}, {hi}], got {shown(v)}")
     return v
 
 
 def one_of(body: dict, key: str, options, default=None) -> str:
     v = body.get(key, default)
     if not isinstance(v, str) or v not in options:
-        raise bad(f"{key} must be one of {', '.join(options)}; got {v!r}")
+        raise bad(f"{key} must be one of {', '.join(options)}; got {shown(v)}")
     return v
+
+
+def numbers(v: list, key: str, *, lo: float, hi: float) -> torch.Tensor:
+    """A non-empty list of JSON numbers (not booleans), each in [lo, hi], as float32: integers are compared
+    exactly before any conversion, floats in float64 (1e308 is finite there, inf in float32)."""
+    for p in v:
+        t = type(p)
+        if t is int:
+            if not lo <= p <= hi:
+                raise bad(f"{key} values must be in [{lo}, {hi}], got {shown(p)}")
+        elif t is not float:
+            raise bad(f"{key} must hold numbers only, got {t.__name__}")
+    x = torch.tensor(v, dtype=torch.float64)
+    if not torch.isfinite(x).all():
+        raise bad(f"{key} contains non-finite values")
+    if float(x.min()) < lo or float(x.max()) > hi:
+        raise bad(f"{key} values must be in [{lo}, {hi}], got range [{float(x.min()):.4g}, {float(x.max()):.4g}]")
+    return x.float()
 
 
 def image(body: dict, key: str = "image") -> torch.Tensor:
@@ -88,14 +119,7 @@ def image(body: dict, key: str = "image") -> torch.Tensor:
     if not isinstance(v, list) or len(v) != PIXELS:
         got = f"a list of {len(v)}" if isinstance(v, list) else type(v).__name__
         raise bad(f"{key} must be {PIXELS} numbers ({SIDE}×{SIDE}, row-major) in [0, 1]; got {got}")
-    if not all(type(p) in (int, float) for p in v):
-        raise bad(f"{key} must hold numbers only")
-    x = torch.tensor(v, dtype=torch.float32)
-    if not torch.isfinite(x).all():
-        raise bad(f"{key} contains non-finite values")
-    if float(x.min()) < 0 or float(x.max()) > 1:
-        raise bad(f"{key} values must be in [0, 1], got range [{float(x.min()):.4g}, {float(x.max()):.4g}]")
-    return x.view(1, 1, SIDE, SIDE)
+    return numbers(v, key, lo=0, hi=1).view(1, 1, SIDE, SIDE)
 
 
 def client(body: dict) -> str:
@@ -142,7 +166,7 @@ class App:
 
     def model(self, name) -> nn.Module:
         if not isinstance(name, str) or name not in self.classifiers:
-            raise bad(f"model must be one of {', '.join(self.classifiers)}; got {name!r}")
+            raise bad(f"model must be one of {', '.join(self.classifiers)}; got {shown(name)}")
         return self.classifiers[name]
 
     def need_generator(self) -> nn.Module:
@@ -187,7 +211,7 @@ def digit(app: App, query: dict) -> dict:
     """A test digit: ``?index=N`` (0 ≤ N < 1000)."""
     raw = query.get("index", "0")
     if not re.fullmatch(r"\d{1,6}", raw):
-        raise bad(f"index must be a non-negative integer, got {raw!r}")
+        raise bad(f"index must be a non-negative integer, got {shown(raw)}")
     i = integer({"index": int(raw)}, "index", lo=0, hi=len(app.dataset.x_test) - 1)
     return {"index": i, "label": int(app.dataset.y_test[i]), "image": flat(app.dataset.x_test[i])}
 
@@ -225,7 +249,7 @@ def _predict_prepare(app: App, body: dict):
     x = image(body)
     methods = body.get("explain", ["saliency"])
     if not isinstance(methods, list) or not all(isinstance(m, str) and m in EXPLAIN for m in methods):
-        raise bad(f"explain must be a list drawn from {', '.join(EXPLAIN)}; got {methods!r}")
+        raise bad(f"explain must be a list drawn from {', '.join(EXPLAIN)}; got {shown(methods)}")
     return (name, tuple(sorted(set(methods)))), (x, _target(app, body))
 
 
@@ -308,12 +332,9 @@ attack = Batched(_attack_prepare, _attack_compute)
 def _z(app: App, body: dict) -> torch.Tensor:
     d = app.latent_dim
     v = body.get("z")
-    if not isinstance(v, list) or len(v) != d or not all(type(p) in (int, float) for p in v):
+    if not isinstance(v, list) or len(v) != d:
         raise bad(f"z must be a list of {d} numbers")
-    z = torch.tensor(v, dtype=torch.float32)
-    if not torch.isfinite(z).all() or float(z.abs().max()) > MAX_Z:
-        raise bad(f"z must be finite with every |z_i| <= {MAX_Z}")
-    return z.view(1, d)
+    return numbers(v, "z", lo=-MAX_Z, hi=MAX_Z).view(1, d)
 
 
 def _seeded_z(app: App, seed: int) -> torch.Tensor:
