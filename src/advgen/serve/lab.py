@@ -76,10 +76,15 @@ def _train(job: Job, label: str, m: int, mix: data.Mixture) -> None:
             "g_loss": round(state.history.g_loss[-1], 4)}
         return {"modes": r.modes}
 
+    def check(state) -> None:  # every step, so that stop (and Ctrl-C on the server) waits one step, not 25
+        if job.stop.is_set():
+            raise _Stopped
+
     try:
         gan.train(G, D, mix, loss="nonsaturating", update="simultaneous", pack=m, batch_size=64,
                   steps=job.steps, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), lr_decay=0.5, latent=2,
-                  seed=job.seed, callbacks=[gan.Callback(snapshot, EVERY)], progress=False)
+                  seed=job.seed, callbacks=[gan.Callback(check, 1), gan.Callback(snapshot, EVERY)],
+                  progress=False)
     except _Stopped:
         pass
     except Exception as e:  # noqa: BLE001 - a failed job reports, the server lives on
@@ -93,6 +98,10 @@ class Lab:
         self.jobs: OrderedDict[str, Job] = OrderedDict()
         self.max_jobs, self.max_clients = max_jobs, max_clients
         self.lock = threading.Lock()
+        # The first optimizer a process builds imports torch._dynamo (~800 modules, about 1 s on 2 cores).
+        # Done here, at start-up, rather than in the first job's threads: there it delays the job, and a
+        # thread inside an import cannot see its stop flag, so Ctrl-C would have to leave it running.
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
     def start(self, app, body: dict) -> dict:
         cid = client(body)
@@ -149,11 +158,13 @@ class Lab:
             self.jobs.pop(client(body), None)
         return {"state": "reset"}
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop every job and wait for its threads, ``timeout`` seconds in all (each stops within a step)."""
         with self.lock:
             jobs = list(self.jobs.values())
         for j in jobs:
             j.stop.set()
+        end = time.monotonic() + timeout
         for j in jobs:
             for t in j.threads:
-                t.join(timeout=5)
+                t.join(max(0.0, end - time.monotonic()))

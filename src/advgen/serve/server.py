@@ -135,7 +135,8 @@ class WorkQueue:
                 for j in batch:
                     j.done.set()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 0.0) -> None:
+        """Refuse what waits; let the running batches finish for up to ``timeout`` seconds in all."""
         with self.cv:
             self.closed = True
             for j in self.jobs:
@@ -143,6 +144,9 @@ class WorkQueue:
                 j.done.set()
             self.jobs.clear()
             self.cv.notify_all()
+        end = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.0, end - time.monotonic()))
 
 
 class Playground(ThreadingHTTPServer):
@@ -195,8 +199,11 @@ class Playground(ThreadingHTTPServer):
         log.debug("connection error from %s", client_address, exc_info=True)
 
     def server_close(self):
-        self.lab.shutdown()
-        self.queue.shutdown()
+        # Ctrl-C must stop the server within 1 s: lab jobs stop within a training step; a batch being
+        # computed (an attack can take seconds) gets what is left of 0.5 s, then is abandoned (daemon threads)
+        end = time.monotonic() + 0.5
+        self.lab.shutdown(timeout=0.5)
+        self.queue.shutdown(timeout=max(0.0, end - time.monotonic()))
         super().server_close()
 
 
@@ -314,7 +321,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(app: api.App, host: str = "127.0.0.1", port: int = 8000, **kwargs) -> None:
-    """Run the playground until Ctrl-C."""
+    """Run the playground until Ctrl-C (which stops it within a second, training jobs included)."""
     server = Playground(app, (host, port), **kwargs)
     print(f"advgen playground on {server.url}  (Ctrl-C to stop)", flush=True)
     try:
