@@ -228,6 +228,7 @@ BAD = [
     ("/api/predict", {"image": [[0.0] * 27 + [10**400]] + [[0.0] * 28] * 27}, 400, "[0, 1]"),
     ("/api/predict", {"image": IMG[:-1] + [1e308]}, 400, "[0, 1]"),         # finite, but inf as float32
     ("/api/predict", {"image": IMG, "target": 10**400}, 400, "target"),
+    ("/api/predict", {"image": IMG, "explain": [[[[[[[[["saliency"]]]]]]]]]}, 400, "nested deeper"),
     ("/api/predict", {"image": IMG, "model": "resnet-1000"}, 400, "model must be one of"),
     ("/api/predict", {"image": IMG, "target": 10}, 400, "target"),
     ("/api/predict", {"image": IMG, "explain": ["lime"]}, 400, "explain"),

@@ -21,7 +21,8 @@ def test_fuzz_server_survives(app):
         seen = collections.Counter(fuzz.one(rng, server.host, server.port) for _ in range(400))
         assert set(seen) - {None} <= fuzz.OK, f"unexpected statuses: {seen}"
         assert seen[500] == 0
-        assert seen[400] > 100 and seen[200] > 0, seen  # the fuzz reaches the handlers, not only the parser
+        # the fuzz reaches the handlers, not only the parser (about 1 in 10 requests is now a 431: head limits)
+        assert seen[400] > 75 and seen[200] > 0, seen
         status, info = server.get("/api/info")
         assert status == 200 and info["models"]
         status, r = server.post("/api/predict", {"image": [0.0] * 784})

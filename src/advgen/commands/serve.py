@@ -24,6 +24,12 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="threads running networks (default 2)")
     p.add_argument("--max-pending", type=int, default=32,
                    help="requests queued or running before the server answers 503 busy (default 32)")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds a whole request (headers and body) may take to arrive; slower ones get 408 "
+                        "(default 10)")
+    p.add_argument("--max-per-client", type=int, default=32,
+                   help="open connections per client IP (default 32; past it the longest-waiting idle or "
+                        "slow connection of that IP is dropped)")
     add_device(p)
     p.set_defaults(func=serve)
 
@@ -35,13 +41,16 @@ def serve(args) -> int:
 
     from .. import serve as playground
 
-    for name in ("workers", "max_pending"):
+    for name in ("workers", "max_pending", "max_per_client"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if not 0 < args.timeout < 3600:  # also False for nan
+        raise ValueError(f"--timeout must be in (0, 3600) seconds, got {args.timeout}")
     # Small nets on one image: a thread per request beats intra-op threads fighting over 2 cores.
     torch.set_num_threads(1)
     app = playground.App.from_zoo(device=args.device)
-    playground.serve(app, args.host, args.port, workers=args.workers, max_pending=args.max_pending)
+    playground.serve(app, args.host, args.port, workers=args.workers, max_pending=args.max_pending,
+                     timeout=args.timeout, max_per_client=args.max_per_client)
     # Stopped (Ctrl-C): the process ends next. Its interpreter teardown runs full garbage collections over
     # torch's ~10^5 objects, 0.5-1 s on 2 busy cores (measured), most of Ctrl-C's 1 s budget; objects
     # frozen here are skipped by them (and freed by the OS at exit, as everything else is).
