@@ -130,6 +130,30 @@ def test_a_full_connection_table_drops_trickling_connections_not_clients(new_ser
         s.close()
 
 
+def test_a_slow_newcomer_is_turned_away_when_the_table_holds_only_answered_clients(new_server):
+    s = new_server(timeout=30.0, max_per_client=3)
+    keep = [http.client.HTTPConnection(s.host, s.port, timeout=5) for _ in range(3)]
+    slow = None
+    try:
+        for k in keep:
+            k.request("GET", "/api/info")
+            r = k.getresponse()
+            assert r.status == 200 and r.read()
+        slow = Slow(s, b"GET /api/info HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.3)
+        assert slow.poll() and _status(slow.answer) == 503
+        for k in keep:  # none of them was dropped for it
+            k.request("GET", "/api/info")
+            r = k.getresponse()
+            assert r.status == 200 and r.read()
+    finally:
+        for k in keep:
+            k.close()
+        if slow is not None:
+            slow.sock.close()
+        s.close()
+
+
 def test_oversized_heads_get_431_and_long_request_lines_414(server):
     big = b"GET /api/info HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: %s\r\n" % (i, b"a" * 1000) for i in range(40))
     assert _exchange(server, big + b"\r\n") == 431  # 40 KB of short header lines

@@ -27,9 +27,9 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, default=10.0,
                    help="seconds a whole request (headers and body) may take to arrive; slower ones get 408 "
                         "(default 10)")
-    p.add_argument("--max-per-client", type=int, default=32,
-                   help="open connections per client IP (default 32; past it the longest-waiting idle or "
-                        "slow connection of that IP is dropped)")
+    p.add_argument("--max-per-client", type=int, default=64,
+                   help="open connections per client IP (default 64; past it a connection that trickles its "
+                        "request, or else an idle one, makes room)")
     add_device(p)
     p.set_defaults(func=serve)
 

@@ -30,18 +30,18 @@ thread here is never given a connection, only a *complete request*:
   find one) take complete requests off a queue, parse them with :class:`Handler` from memory
   and return the answer's bytes to the I/O thread. They never wait on a socket.
 - **Connection limits with eviction**: at most ``max_per_client`` open connections per remote
-  IP and ``max_connections`` in all. A new connection past either limit is not refused while the
-  table holds connections that are only *waiting*: the most expendable one is dropped (503) to
-  make room — first one lingering after a close, then one *trickling* a request (part of it in,
-  the rest not), then one not reading its answer, one opened but silent, and last an idle
-  keep-alive connection that has been answered before; the longest waiting first within each.
-  Only when every connection of that IP (or of the server) has a request being computed is the
-  newcomer refused with 503. This matters because the playground listens on loopback, where
-  every client, good or slow, has the same IP: a plain per-IP cap would let slow sockets lock out
-  the browser. A client that sends each request promptly is never "trickling", so however fast
-  slow sockets reconnect, they only ever push each other out (a plain oldest-first rule failed
-  here: 100 slow sockets reconnecting ~80 times a second made any connection idle for 0.3 s the
-  oldest, and good keep-alive clients were dropped).
+  IP and ``max_connections`` in all. Past either limit, the most expendable of the connections
+  that are only *waiting* and the newcomer is dropped (503): first one lingering after a close,
+  then one *trickling* a request (part of it in, the rest not), one not reading its answer, one
+  opened but silent, an idle keep-alive connection that has been answered before, and last a
+  newcomer whose whole request came with its handshake; the longest waiting first within each.
+  When every connection has a request being computed, the newcomer is refused. This matters
+  because the playground listens on loopback, where every client, good or slow, has the same
+  IP: a plain per-IP cap would let slow sockets lock out the browser. A client that sends each
+  request promptly is never "trickling", so however fast slow sockets reconnect, they only push
+  each other out, or are turned away when the table holds good connections only. (Measured: a
+  plain oldest-first rule let 100 slow sockets reconnecting ~80 times a second make any client
+  idle for 0.3 s the oldest, and good keep-alive clients were dropped.)
 - After an error answer that closes the connection (413, 431, 408, ...) the socket is shut for
   writing and read and discarded for up to 1 s ("lingering close"), so the client reads the
   answer instead of a connection reset.
@@ -240,7 +240,7 @@ class _Conn:
     """One client socket, owned by the I/O thread (handler threads only read ``addr``)."""
 
     __slots__ = ("sock", "addr", "ip", "state", "start", "buf", "scan", "need", "expect", "out", "after", "drained",
-                 "mask", "served")
+                 "mask", "served", "began")
 
     def __init__(self, sock: socket.socket, addr, now: float):
         self.sock, self.addr, self.ip = sock, addr, addr[0] if isinstance(addr, tuple) else str(addr)
@@ -254,6 +254,7 @@ class _Conn:
         self.drained = 0
         self.mask = 0                     # selector events registered
         self.served = 0                   # requests handed to the handlers so far
+        self.began = now                  # when the first byte of the request in buf arrived
 
 
 class Playground(HTTPServer):
@@ -269,8 +270,8 @@ class Playground(HTTPServer):
     request_queue_size = 256
 
     def __init__(self, app: api.App, address=("127.0.0.1", 8000), *, workers: int = 2, max_pending: int = 32,
-                 max_body: int = 64 * 1024, max_header: int = 16 * 1024, max_connections: int = 256,
-                 max_per_client: int = 32, timeout: float = 10.0, handlers: int | None = None, max_jobs: int = 2):
+                 max_body: int = 64 * 1024, max_header: int = 16 * 1024, max_connections: int = 512,
+                 max_per_client: int = 64, timeout: float = 10.0, handlers: int | None = None, max_jobs: int = 2):
         for name, v in (("max_body", max_body), ("max_header", max_header), ("max_connections", max_connections),
                         ("max_per_client", max_per_client)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -422,52 +423,64 @@ class Playground(HTTPServer):
             sock.setblocking(False)
             # answers are one write, but a 100 Continue or a pipelined answer must not wait for an ACK
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
+            # a client usually sends its request with the handshake: what has come decides, if the table
+            # is full, whether this newcomer or a waiting connection makes room
+            c.buf += sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
             pass
-        peers = self._by_ip.get(c.ip, set())
-        if (len(peers) >= self.max_per_client and not self._evict(peers)) or \
-                (len(self._conns) >= self.max_connections and not self._evict(self._conns)):
-            with contextlib.suppress(OSError):
-                sock.send(_BUSY)
-            with contextlib.suppress(OSError):
-                sock.close()
-            return
+        except OSError:
+            return self._drop(sock)
+        for pool, limit in ((self._by_ip.get(c.ip, ()), self.max_per_client), (self._conns, self.max_connections)):
+            if len(pool) >= limit:
+                mine = (5, now) if self._arrived(c) else (1, now) if c.buf else (3, now)
+                waiting = [w for w in pool if w.state != _WORKING]
+                victim = min(waiting, key=self._expendable, default=None)
+                if victim is None or mine <= self._expendable(victim):
+                    return self._drop(sock)
+                self._evict(victim)
         self._conns.add(c)
         self._by_ip.setdefault(c.ip, set()).add(c)
         self._deadline(c, self.timeout, now)
         self._watch(c, selectors.EVENT_READ)
-        # A client usually sends its request with the handshake: read it now, so that a burst of accepts
-        # cannot evict this connection as "silent" before its request was looked at
-        self._guarded(self._on_event, c)
+        if c.buf:
+            self._guarded(self._parse, c)
+
+    def _drop(self, sock: socket.socket) -> None:
+        """Refuse a new connection: 503, closed."""
+        with contextlib.suppress(OSError):
+            sock.send(_BUSY)
+        with contextlib.suppress(OSError):
+            sock.close()
+
+    def _arrived(self, c: _Conn) -> bool:
+        """Whether a whole request is in ``c.buf``."""
+        buf = bytes(c.buf.lstrip(b"\r\n"))
+        m = _HEAD_END.search(buf)
+        return m is not None and len(buf) >= m.end() + self._body_length(buf[:m.end()])[0]
 
     @staticmethod
     def _expendable(c: _Conn) -> tuple[int, float]:
         """Eviction order, first dropped first: lingering after a close; trickling a request (part of one
         in, the rest overdue: a client that sends promptly is never in this state for long, so this is
         where slowloris sits); not reading its answer; opened but silent; idle after answers (a browser's
-        keep-alive). Within each, the longest waiting first."""
+        keep-alive). Within each, the longest waiting first (for a trickling one: since its request began,
+        and one that was answered before after all others, so that a good client caught between two
+        segments of its request is the last of them to go).
+        A newcomer past a limit ranks by what it sent with its handshake (a whole request ranks above
+        all of these), and is itself refused when nothing waiting is more expendable."""
         if c.state == _DRAINING:
-            rank = 0
-        elif c.state == _WRITING:
-            rank = 2
-        elif c.buf:
-            rank = 1
-        else:
-            rank = 4 if c.served else 3
-        return rank, c.start
+            return 0, c.start
+        if c.state == _WRITING:
+            return 2, c.start
+        if c.buf:  # a connection that was answered before goes after every one that never was
+            return 1, c.began + (1e9 if c.served else 0.0)
+        return (4 if c.served else 3), c.start
 
-    def _evict(self, pool) -> bool:
-        """Drop the most expendable connection of ``pool`` that is only waiting; False when every one has
-        a request being computed."""
-        waiting = [c for c in pool if c.state != _WORKING]
-        if not waiting:
-            return False
-        c = min(waiting, key=self._expendable)
+    def _evict(self, c: _Conn) -> None:
         if c.state == _READING and c.buf:  # in the middle of a request: say why, best effort
             with contextlib.suppress(OSError):
                 c.sock.send(_BUSY)
         self._close(c)
-        return True
 
     def _close(self, c: _Conn) -> None:
         if c.state == _CLOSED:
@@ -520,6 +533,8 @@ class Playground(HTTPServer):
             if not c.buf.strip():
                 return self._close(c)
             return self._dispatch(c, bytes(c.buf), eof=True)
+        if not c.buf:
+            c.began = time.monotonic()
         c.buf += data
         self._parse(c)
 
@@ -604,6 +619,7 @@ class Playground(HTTPServer):
             self._deadline(c, self.timeout, now)
             self._watch(c, selectors.EVENT_READ)
             if c.buf:  # a pipelined request already in
+                c.began = now
                 self._parse(c)
 
 
