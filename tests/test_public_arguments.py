@@ -157,6 +157,7 @@ def cases(tmp: Path | None) -> list[Case]:
         Case("attacks.apgd", attacks.apgd, dict(m, y=y, n_iter=2)),
         Case("attacks.apgd_targeted", attacks.apgd_targeted, dict(m, y=y, n_iter=2, loss="ce")),
         Case("attacks.square", attacks.square, dict(m, y=y, queries=3)),
+        Case("attacks.fab", attacks.fab, dict(m, y=y, n_iter=2)),
         Case("attacks.hop_skip_jump", attacks.hop_skip_jump, dict(m, y=y, queries=20)),
         Case("attacks.autoattack", attacks.autoattack, dict(m, y=y, eps=0.1, n_iter=2, queries=3, progress=False)),
         Case("attacks.carlini_wagner_l2", attacks.carlini_wagner_l2,

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from advgen.attacks import base
-from advgen.attacks import fab as fab_mod
-from advgen.attacks.fab import fab
+from advgen.attacks import fast_adaptive_boundary as fab_mod
+from advgen.attacks.fast_adaptive_boundary import fab
 
 
 def _size(d, norm):

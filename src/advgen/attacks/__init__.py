@@ -16,6 +16,7 @@ from .autoattack import AutoAttackResult, autoattack
 from .base import least_likely, random_other, success
 from .carlini_wagner import carlini_wagner_l2
 from .evaluation import AttackReport, confidence, distortion, evaluate, format_table, measure, transfer_matrix
+from .fast_adaptive_boundary import fab
 from .fgsm import fgsm
 from .fooling import fooling_images
 from .hop_skip_jump import hop_skip_jump
@@ -27,9 +28,9 @@ from .square import square
 #: The attacks by name, for the command line and experiments.
 #: Each takes ``(model, x, y, ...)``; lbfgs is targeted only, illc picks its own target.
 ATTACKS = {"fgsm": fgsm, "bim": bim, "illc": illc, "pgd": pgd, "apgd": apgd, "apgd-t": apgd_targeted,
-           "square": square, "hsj": hop_skip_jump, "cw": carlini_wagner_l2, "lbfgs": lbfgs}
+           "square": square, "hsj": hop_skip_jump, "fab": fab, "cw": carlini_wagner_l2, "lbfgs": lbfgs}
 
-__all__ = ["ATTACKS", "AttackReport", "AutoAttackResult", "apgd", "apgd_targeted", "autoattack", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate",
+__all__ = ["ATTACKS", "AttackReport", "AutoAttackResult", "apgd", "apgd_targeted", "autoattack", "bim", "carlini_wagner_l2", "confidence", "distortion", "evaluate", "fab",
            "fgsm", "fooling_images", "format_table", "hop_skip_jump", "illc", "iterative_least_likely", "lbfgs", "least_likely",
            "measure", "pgd", "random_other", "square", "success", "transfer_matrix"]
 

@@ -5,8 +5,8 @@ images still classified correctly, so that the robust accuracy it reports is the
     standard:  APGD-CE → APGD-T (9 targets) → FAB-T (9 targets) → Square (5,000 queries)
     plus:      APGD-CE, APGD-DLR (5 restarts each) → FAB (5 restarts) → Square → APGD-T → FAB-T
 
-with 100 iterations per gradient attack. A stage that needs an attack advgen does not have yet is
-reported as skipped, never silently dropped. Beside the staged table the run raises AutoAttack's
+with 100 iterations per gradient attack. A stage that cannot run (Square under L2) is reported as
+skipped, never silently dropped. Beside the staged table the run raises AutoAttack's
 warnings (its ``checks.py``): a randomised model (two forwards differ), probabilities in place of
 logits, zero gradients on many images, fewer than 4 classes (targeted DLR needs 4), and Square
 breaking images the gradient attacks did not (a sign of gradient masking).
@@ -21,6 +21,7 @@ import torch
 from .. import _checks, models
 from . import base
 from .auto_pgd import apgd, apgd_targeted
+from .fast_adaptive_boundary import fab
 from .square import square
 
 VERSIONS = ("standard", "plus")
@@ -57,7 +58,7 @@ def _stages(version: str, norm: str, n_iter: int, queries: int, n_classes: int):
     t_loss = "dlr" if n_classes >= 4 else "ce"  # the targeted DLR loss needs 4 classes (a warning says so)
     t = ("APGD-T", lambda m, x, y, eps, seed: apgd_targeted(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
                                                              loss=t_loss, n_target_classes=min(9, n_classes - 1)))
-    fab_t = ("FAB-T", _fab(norm, n_iter, targeted=True))
+    fab_t = ("FAB-T", _fab(norm, n_iter, True, n_classes))
     sq = ("Square", None if norm != "inf" else
           lambda m, x, y, eps, seed: square(m, x, y, eps, queries=queries, seed=seed))
     if version == "standard":
@@ -65,15 +66,13 @@ def _stages(version: str, norm: str, n_iter: int, queries: int, n_classes: int):
     dlr = ("APGD-DLR", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
                                                         loss="dlr", restarts=5))
     ce5 = ("APGD-CE", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed, restarts=5))
-    return [ce5, dlr, ("FAB", _fab(norm, n_iter, targeted=False)), sq, t, fab_t]
+    return [ce5, dlr, ("FAB", _fab(norm, n_iter, False, n_classes)), sq, t, fab_t]
 
 
-def _fab(norm: str, n_iter: int, targeted: bool):
-    try:
-        from .fab import fab
-    except ImportError:
-        return None
-    return lambda m, x, y, eps, seed: fab(m, x, y, eps, norm=norm, n_iter=n_iter, targeted=targeted, seed=seed)
+def _fab(norm: str, n_iter: int, targeted: bool, n_classes: int):
+    k = min(9, n_classes - 1)
+    return lambda m, x, y, eps, seed: fab(m, x, y, eps, norm=norm, n_iter=n_iter, targeted=targeted, seed=seed,
+                                          n_target_classes=k, **({} if targeted else {"restarts": 5}))
 
 
 def _warnings(model, x, y, stages) -> list[str]:
@@ -129,7 +128,7 @@ def autoattack(model, x: torch.Tensor, y, eps: float = 0.3, *, norm="inf", versi
     stages = []
     for name, run in _stages(version, norm, n_iter, queries, base.num_classes(model, x)):
         if run is None:
-            why = "L∞ only" if name == "Square" else "not in this version of advgen yet"
+            why = "L∞ only"
             stages.append({"attack": name, "skipped": why, "robust_accuracy": float(robust.float().mean())})
             if progress:
                 print(f"autoattack: {name} skipped ({why})")

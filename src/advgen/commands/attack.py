@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._common import add_device, add_model, add_seed, check_model, class_name, load_model
 
-METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "square", "hsj", "cw", "lbfgs")
+METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "fab", "square", "hsj", "cw", "lbfgs")
 
 
 def register(sub) -> None:
@@ -52,11 +52,13 @@ def _kwargs(args) -> dict:
     if args.steps is not None:
         if m == "fgsm":
             raise ValueError("--steps does not apply to fgsm (one step)")
-        kw["max_iter" if m == "lbfgs" else "n_iter" if m.startswith("apgd") else "steps"] = args.steps
+        kw["max_iter" if m == "lbfgs" else "n_iter" if m.startswith("apgd") or m == "fab" else "steps"] = args.steps
     if m == "pgd":
         kw.update(norm=args.norm, restarts=args.restarts, random_start=not args.no_random_start, seed=args.seed)
-    if m.startswith("apgd"):
+    if m.startswith("apgd") or m == "fab":
         kw.update(norm=args.norm, restarts=args.restarts, seed=args.seed)
+    if m == "fab" and args.loss is not None:
+        raise ValueError("--loss does not apply to fab (it projects onto the linearised decision boundary)")
     if args.queries is not None:
         if m not in ("square", "hsj"):
             raise ValueError(f"--queries applies to square and hsj, not {m}")
@@ -102,7 +104,7 @@ def attack(args) -> int:
     targeted = args.targeted or args.method == "lbfgs"
     if args.target is not None and not targeted:
         raise ValueError("--target needs --targeted")
-    if targeted and args.method in ("apgd", "apgd-t"):
+    if targeted and args.method in ("apgd", "apgd-t", "fab"):
         raise ValueError(f"--targeted does not apply to {args.method} (apgd-t picks the 9 most likely other classes)")
     if targeted and args.method == "illc":
         raise ValueError("--targeted does not apply to illc (it targets the least-likely class itself)")
