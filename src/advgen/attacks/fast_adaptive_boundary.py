@@ -39,12 +39,6 @@ NORMS = ("inf", "2")
 ALPHA_MAX, ETA, BETA = 0.1, 1.05, 0.9  # the paper's (and AutoAttack's) step parameters
 
 
-def _norm(norm) -> str:
-    if isinstance(norm, (int, float)) and not isinstance(norm, bool):
-        norm = "inf" if norm == math.inf else "2" if norm == 2 else norm
-    return _checks.choice(norm, "norm", NORMS)
-
-
 def _size(d: torch.Tensor, norm: str) -> torch.Tensor:
     """Per-image L∞ or L2 norm of an N×… tensor."""
     d = d.flatten(1)
@@ -212,7 +206,7 @@ def fab(model, x: torch.Tensor, y=None, eps: float = 0.3, *, norm="inf", n_iter:
     the clean image (a misclassified clean image comes back as given).
     """
     eps = base.check_eps(eps)
-    norm = _norm(norm)
+    norm = base.check_norm(norm, NORMS)
     n_iter = _checks.positive_int(n_iter, "n_iter")
     restarts = _checks.positive_int(restarts, "restarts")
     if not isinstance(targeted, bool):
