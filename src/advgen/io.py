@@ -99,15 +99,20 @@ def read_meta(path, meta_path=None) -> dict:
     if len(raw) > MAX_SIDECAR_BYTES:
         raise WeightsError(f"{side}: the metadata sidecar is larger than {MAX_SIDECAR_BYTES:,} bytes "
                            "(advgen.io.MAX_SIDECAR_BYTES)")
+    return _json_object(raw, f"{side}: the metadata sidecar")
+
+
+def _json_object(raw: bytes, what: str) -> dict:
+    """``raw`` parsed as one JSON object; a :class:`WeightsError` starting with ``what`` otherwise."""
     try:
-        meta = json.loads(raw.decode())
+        obj = json.loads(raw.decode())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise WeightsError(f"{side}: the metadata sidecar is not valid JSON ({e})") from None
+        raise WeightsError(f"{what} is not valid JSON ({e})") from None
     except RecursionError:
-        raise WeightsError(f"{side}: the metadata sidecar nests its JSON too deeply") from None
-    if not isinstance(meta, dict):
-        raise WeightsError(f"{side}: the metadata sidecar must hold a JSON object, got {type(meta).__name__}")
-    return meta
+        raise WeightsError(f"{what} nests its JSON too deeply") from None
+    if not isinstance(obj, dict):
+        raise WeightsError(f"{what} must be a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def looks_like_pickle(data: bytes, size: int | None = None) -> bool:
@@ -145,14 +150,7 @@ def check_safetensors(data: bytes, where) -> int:
         raise WeightsError(f"{where}: the safetensors header holds {containers:,} JSON objects and lists, more than "
                            f"{MAX_TENSORS:,} tensors (3 each) need: advgen loads at most {MAX_TENSORS:,} tensors "
                            "(advgen.io.MAX_TENSORS)")
-    try:
-        header = json.loads(raw.decode())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise WeightsError(f"{where}: the safetensors header is not valid JSON ({e})") from None
-    except RecursionError:
-        raise WeightsError(f"{where}: the safetensors header nests its JSON too deeply") from None
-    if not isinstance(header, dict):
-        raise WeightsError(f"{where}: the safetensors header must be a JSON object, got {type(header).__name__}")
+    header = _json_object(raw, f"{where}: the safetensors header")
     count = len(header) - ("__metadata__" in header)
     if count > MAX_TENSORS:
         raise WeightsError(f"{where}: the safetensors header lists {count:,} tensors, more than the "

@@ -50,3 +50,19 @@ class _Counted(nn.Module):
 def counted():
     """``counted(model)``: the model behind an image counter whose backward raises."""
     return _Counted
+
+
+@pytest.fixture
+def saturated(tiny_cnn):
+    """``tiny_cnn`` with its logits × 10⁴: the softmax saturates and the cross-entropy gradient vanishes
+    (the gradient masking of defensive distillation)."""
+
+    class Saturated(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = tiny_cnn
+
+        def forward(self, v):
+            return 1e4 * self.m(v)
+
+    return Saturated()

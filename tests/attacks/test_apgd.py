@@ -39,19 +39,10 @@ def test_stays_in_the_ball_and_bounds_and_beats_pgd(tiny_cnn, images, norm):
     assert torch.equal(adv, attacks.apgd(tiny_cnn, x, y, eps, norm=norm, n_iter=20, seed=0))  # seeded
 
 
-def test_apgd_t_and_dlr_break_a_temperature_masked_model(tiny_cnn, images):
-    """Logits ×1000 saturate the softmax (gradient masking): CE-PGD stalls, the scale-invariant DLR does not."""
+def test_apgd_t_and_dlr_break_a_temperature_masked_model(saturated, images):
+    """Logits ×10⁴ saturate the softmax (gradient masking): CE-PGD stalls, the scale-invariant DLR does not."""
     x, _ = images
-
-    class Hot(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.m = tiny_cnn
-
-        def forward(self, v):
-            return 1000 * self.m(v)
-
-    hot = Hot()
+    hot = saturated
     y = attacks.base.predict(hot, x).argmax(1)
     ce = attacks.base.predict(hot, attacks.apgd(hot, x, y, 0.1, n_iter=20)).argmax(1) != y
     dlr = attacks.base.predict(hot, attacks.apgd(hot, x, y, 0.1, n_iter=20, loss="dlr")).argmax(1) != y

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import torch
 
 from advgen import attacks, cli
 
@@ -21,19 +20,10 @@ def test_stages_only_lower_the_robust_accuracy_and_x_adv_agrees(tiny_cnn, images
     assert sum(s.get("broken", 0) for s in r.stages) == int((~robust).sum())
 
 
-def test_masked_model_is_broken_by_the_targeted_dlr_and_flagged(tiny_cnn, images):
+def test_masked_model_is_broken_by_the_targeted_dlr_and_flagged(saturated, images):
     """A saturated softmax (logits × 10⁴) hides the CE gradient: APGD-CE stalls, APGD-T does not."""
     x, _ = images
-
-    class Hot(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.m = tiny_cnn
-
-        def forward(self, v):
-            return 1e4 * self.m(v)
-
-    hot = Hot()
+    hot = saturated
     y = attacks.base.predict(hot, x).argmax(1)
     r = attacks.autoattack(hot, x, y, 0.1, n_iter=10, queries=30, progress=False)
     assert r.stages[1]["attack"] == "APGD-T" and r.stages[1]["robust_accuracy"] < r.stages[0]["robust_accuracy"]
