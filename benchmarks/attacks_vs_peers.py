@@ -65,12 +65,16 @@ def timed(fn, counter, repeats: int):
     return out, best, calls
 
 
+#: The attacks whose x_adv must equal torchattacks' (no randomness, the same algorithm and conventions).
+EXACT = ("FGSM", "BIM", "PGD")
+
+
 def peers(model, x, y, args):
     """name -> {library -> callable returning x_adv as a torch tensor}."""
     import foolbox as fb
     import torchattacks as ta
-    from art.attacks.evasion import (BasicIterativeMethod, CarliniL2Method, FastGradientMethod,
-                                     ProjectedGradientDescent)
+    from art.attacks.evasion import (AutoProjectedGradientDescent, BasicIterativeMethod, CarliniL2Method,
+                                     FastGradientMethod, ProjectedGradientDescent, SquareAttack)
     from art.estimators.classification import PyTorchClassifier
 
     eps, bim_eps, alpha, steps = 0.3, args.bim_eps, 0.01, args.pgd_steps
@@ -110,6 +114,19 @@ def peers(model, x, y, args):
                                                 batch_size=bs, verbose=False)),
             "Foolbox": foolbox(fb.attacks.LinfPGD(abs_stepsize=alpha, steps=steps, random_start=False), eps),
         },
+        f"APGD-CE ({args.apgd_steps} steps)": {
+            "advgen": lambda: attacks.apgd(model, x, y, eps, n_iter=args.apgd_steps),
+            "torchattacks": lambda: ta.APGD(model, eps=eps, steps=args.apgd_steps, n_restarts=1, loss="ce")(x, y),
+            "ART": art(AutoProjectedGradientDescent(art_clf, eps=eps, eps_step=2 * eps, max_iter=args.apgd_steps,
+                                                    nb_random_init=1, batch_size=bs, loss_type="cross_entropy",
+                                                    verbose=False)),
+        },
+        f"Square ({args.square_queries} queries)": {
+            "advgen": lambda: attacks.square(model, x, y, eps, queries=args.square_queries),
+            "torchattacks": lambda: ta.Square(model, eps=eps, n_queries=args.square_queries, p_init=0.8)(x, y),
+            "ART": art(SquareAttack(art_clf, eps=eps, max_iter=args.square_queries, p_init=0.8, nb_restarts=1,
+                                    batch_size=bs, verbose=False)),
+        },
         "CW-L2": {
             "advgen": lambda: attacks.carlini_wagner_l2(model, x, y, **cw),
             "torchattacks (no search, c=1)": lambda: ta_cw(x, y),
@@ -128,6 +145,8 @@ def main():
     p.add_argument("--repeats", type=int, default=3, help="timing repeats for FGSM/BIM/PGD (best is kept)")
     p.add_argument("--bim-eps", type=float, default=0.1)
     p.add_argument("--pgd-steps", type=int, default=40)
+    p.add_argument("--apgd-steps", type=int, default=100)
+    p.add_argument("--square-queries", type=int, default=1000)
     p.add_argument("--cw-steps", type=int, default=100)
     p.add_argument("--cw-search", type=int, default=5)
     p.add_argument("--cw-lr", type=float, default=0.1)
@@ -178,7 +197,8 @@ def main():
         for lib, (out, sec, n_fwd) in results.items():
             ok = (pred[lib] != y) & clean_ok
             l2 = (out - x).flatten(1).norm(dim=1)[ok]
-            diff = float((out - ours).abs().max()) if lib == "torchattacks" and not attack.startswith("CW") else None
+            exact = attack.startswith(EXACT)  # deterministic and the same algorithm: x_adv must agree
+            diff = float((out - ours).abs().max()) if lib == "torchattacks" and exact else None
             rows.append([attack, lib, sec, t_ours / sec if lib != "advgen" else 1.0, sec / t_ours, n_fwd or None,
                          sec / (n_fwd * step) if n_fwd else float("nan"),
                          float(ok.sum()) / float(clean_ok.sum()), float(l2.mean()) if len(l2) else float("nan"), diff])
