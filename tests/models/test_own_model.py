@@ -325,3 +325,30 @@ def test_a_misshapen_batch_is_reported_with_its_own_shape(resnet):
         attacks.fgsm(resnet, nhwc, 0, 0.03)
     with pytest.raises(ValueError, match=r"x of shape \(4, 32, 32, 3\) does not fit the model"):
         attacks.evaluate(resnet, attacks.fgsm, nhwc, [0, 1, 2, 0], eps=0.03)
+
+
+def test_fooling_images_and_the_latent_attack_take_bounds():
+    """The same computation on inputs in [-1, 1]: the affine image of the [0, 1] result."""
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(16, 3)).double().eval()
+
+    class OnPlusMinus(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, v):
+            return self.net((v + 1) / 2)
+
+    unit = attacks.fooling_images(net, 1, 4, eps=0.2, steps=3, sigma=0.1, shape=(1, 4, 4), seed=0)
+    wide = attacks.fooling_images(OnPlusMinus(), 1, 4, eps=0.4, steps=3, sigma=0.2, shape=(1, 4, 4), seed=0,
+                                  bounds=(-1, 1))
+    assert float(wide.min()) >= -1 and float(wide.max()) <= 1
+    torch.testing.assert_close((wide.double() + 1) / 2, unit.double(), rtol=0, atol=1e-5)
+    enc = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    dec = nn.Sequential(nn.Linear(2, 16), nn.Unflatten(1, (1, 4, 4)))
+    x = 2 * torch.rand(3, 1, 4, 4) - 1
+    out = attacks.latent_attack(enc, dec, x, x.flip(0), steps=3, bounds=(-1, 1))
+    assert float(out.min()) >= -1 and float(out.max()) <= 1
+    with pytest.raises(ValueError, match=r"x_src must have values in \[0, 1\]"):
+        attacks.latent_attack(enc, dec, x, x.flip(0), steps=3)

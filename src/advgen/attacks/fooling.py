@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import torch
 
-from .. import _checks
+from .. import _checks, models
 from . import base
 from .iterative import bim
 
 
 def fooling_images(model, target, n: int, *, eps: float = 0.3, steps: int = 1, sigma: float = 0.25,
                    shape: tuple[int, ...] = (1, 28, 28), seed: base.Seed = None,
-                   batch_size: int | None = None) -> torch.Tensor:
-    """``n`` noise images pushed towards class ``target``; N×C×H×W in [0, 1].
+                   batch_size: int | None = None, bounds=None, output=None) -> torch.Tensor:
+    """``n`` noise images pushed towards class ``target``; N×C×H×W inside ``bounds`` (default [0, 1]).
 
     Args:
         model: the classifier to fool.
@@ -33,9 +33,12 @@ def fooling_images(model, target, n: int, *, eps: float = 0.3, steps: int = 1, s
         shape: C×H×W of one image (the model's input size).
         seed: int or ``torch.Generator`` for the noise; ``None`` uses torch's global RNG.
 
+    ``bounds``, ``output``: the input range (the noise is around its middle; ``eps`` and ``sigma`` are in its
+    units) and how to find the logits (:class:`advgen.models.Classifier`).
+
     A fooling image "works" when P(target | image) > 0.5 (see :func:`advgen.attacks.confidence`).
     """
-    _checks.model(model)
+    model = models.classifier(model, output=output, bounds=bounds)
     n = _checks.positive_int(n, "n")
     eps = base.check_eps(eps)
     steps = _checks.positive_int(steps, "steps")
@@ -44,7 +47,8 @@ def fooling_images(model, target, n: int, *, eps: float = 0.3, steps: int = 1, s
     gen = base.generator(seed)
     if batch_size is not None:
         _checks.positive_int(batch_size, "batch_size")
-    x0 = (0.5 + sigma * torch.randn((n, *shape), generator=gen)).clamp(0, 1)
+    lo, hi = model.bounds
+    x0 = ((lo + hi) / 2 + sigma * torch.randn((n, *shape), generator=gen)).clamp(lo, hi)
     model, x0, target = base.prepare(model, x0, target, True, batch_size, name="target")
     if eps == 0:
         return x0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import _checks
+from .. import _checks, models
 from . import base
 
 SPACES = ("latent", "output")
@@ -53,7 +53,7 @@ def reconstruct(encoder: nn.Module, decoder: nn.Module, x: torch.Tensor) -> torc
 
 def latent_attack(encoder: nn.Module, decoder: nn.Module, x_src: torch.Tensor, x_tgt: torch.Tensor, *,
                   c: float = 0.1, steps: int = 300, lr: float = 0.01, space: str = "latent",
-                  seed: base.Seed = 0) -> torch.Tensor:
+                  seed: base.Seed = 0, bounds=None) -> torch.Tensor:
     """Adversarial inputs x_src + δ whose reconstruction approaches x_tgt (see the module docstring).
 
     Args:
@@ -64,14 +64,16 @@ def latent_attack(encoder: nn.Module, decoder: nn.Module, x_src: torch.Tensor, x
         steps: Adam steps ≥ 1.  lr: Adam step size > 0.
         space: ``"latent"`` (match the target's code) or ``"output"`` (match the target image).
         seed: int or generator for δ's tiny random start (U[−10⁻³, 10⁻³]).
+        bounds: ``(lo, hi)``, the autoencoder's input range (default (0, 1)); x_src + δ is kept inside it.
 
     Returns:
-        x_src + δ in [0, 1], same shape and device as ``x_src``.
+        x_src + δ inside ``bounds``, same shape and device as ``x_src``.
     """
     _checks.model(encoder, "encoder")
     _checks.model(decoder, "decoder")
-    _checks.images(x_src, "x_src")
-    _checks.images(x_tgt, "x_tgt")
+    lo, hi = models.check_bounds(bounds)
+    _checks.images(x_src, "x_src", bounds=(lo, hi))
+    _checks.images(x_tgt, "x_tgt", bounds=(lo, hi))
     _check_targets(x_src, x_tgt, "x_src")
     c = _checks.nonneg_float(c, "c")
     steps = _checks.positive_int(steps, "steps")
@@ -85,7 +87,7 @@ def latent_attack(encoder: nn.Module, decoder: nn.Module, x_src: torch.Tensor, x
     with _checks.frozen(encoder), _checks.frozen(decoder), torch.enable_grad():
         with torch.no_grad():
             goal = _codes(encoder, tgt) if space == "latent" else tgt.flatten(1)
-        delta = ((x + d0).clamp(0, 1) - x).requires_grad_(True)
+        delta = ((x + d0).clamp(lo, hi) - x).requires_grad_(True)
         opt = torch.optim.Adam([delta], lr=lr)
         for _ in range(steps):
             e = encoder(x + delta)
@@ -96,5 +98,5 @@ def latent_attack(encoder: nn.Module, decoder: nn.Module, x_src: torch.Tensor, x
             loss.backward()
             opt.step()
             with torch.no_grad():
-                delta.copy_((x + delta).clamp(0, 1) - x)
+                delta.copy_((x + delta).clamp(lo, hi) - x)
     return (x + delta.detach()).to(device=x_src.device, dtype=x_src.dtype)
