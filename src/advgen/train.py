@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import _checks, checkpoint as ckpt, distributed, precision
+from . import _checks, checkpoint as ckpt, distributed, models, precision
 from .data.batches import as_tensors
 
 
@@ -171,7 +171,7 @@ def fit(model: nn.Module, x, y=None, config: FitConfig = FitConfig(), *,
         status: Callable[[], dict] | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         amp: str | None = None, optimizer: Callable | None = None,
-        scheduler: Callable | None = None) -> list[float]:
+        scheduler: Callable | None = None, bounds=None) -> list[float]:
     """Train ``model`` on (x, y) by cross-entropy (or ``loss``); return the mean loss of every epoch.
 
     Args:
@@ -190,11 +190,12 @@ def fit(model: nn.Module, x, y=None, config: FitConfig = FitConfig(), *,
         scheduler: ``scheduler(optimizer, total_steps) -> LRScheduler``, stepped after every batch
             (default: OneCycleLR peaking at ``config.lr``; it sets the optimizer's learning rate, so pass a
             scheduler too, e.g. ``lambda opt, n: LambdaLR(opt, lambda s: 1.0)``, to keep your own).
+        bounds: ``(lo, hi)``, the range of the training images (default (0, 1)).
     """
     if isinstance(y, FitConfig):
         raise TypeError("y must be labels or None, got a FitConfig; pass it as config=... when x holds the labels")
     x, y = as_tensors(x, y, "x", "y")
-    _checks.images(x, "x")
+    _checks.images(x, "x", bounds=models.check_bounds(bounds))
     _checks.labels(y, len(x), int(y.max()) + 1, "y")
     dev = _checks.device_of(model)
     precision.check(amp)

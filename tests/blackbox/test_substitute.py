@@ -134,3 +134,18 @@ def test_bad_substitute_and_seed_images():
         train_substitute(Oracle(linear()), images(4), substitute="cnn")
     with pytest.raises((TypeError, ValueError), match="seed_x"):
         train_substitute(Oracle(linear()), torch.rand(4, 16), substitute=linear())
+
+
+def test_augmentation_stays_inside_the_oracles_bounds():
+    """An oracle on 0-255 inputs: Jacobian augmentation steps of λ = 25 stay inside [0, 255]."""
+    from advgen.attacks import Oracle, train_substitute
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    oracle = Oracle(lambda v: net(v / 255).argmax(1), bounds=(0, 255))
+    x0 = 255 * torch.rand(6, 1, 4, 4)
+    sub = train_substitute(oracle, x0, substitute=torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)),
+                           rounds=2, lam=25.0, epochs=1, batch_size=4)
+    assert float(sub.x.min()) >= 0 and float(sub.x.max()) <= 255 and float(sub.x.max()) > 1
+    with pytest.raises(ValueError, match=r"must have values in \[0, 1\]"):
+        Oracle(net)(x0)

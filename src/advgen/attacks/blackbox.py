@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import _checks
+from .. import _checks, models
 from ..train import FitConfig, accuracy, fit
 from . import base
 
@@ -44,12 +44,15 @@ class Oracle:
 
     ``target`` is an ``nn.Module`` returning logits (arg-maxed here) or any callable returning
     labels. The input is detached and the call runs under ``torch.no_grad``; the returned labels
-    carry no autograd history. ``queries`` is the number of images answered so far.
+    carry no autograd history. ``queries`` is the number of images answered so far. ``bounds``: the
+    range of valid inputs (default (0, 1)); the substitute attack's augmented points stay inside it.
     """
 
-    def __init__(self, target: nn.Module | Callable[[torch.Tensor], torch.Tensor], batch_size: int = 512):
+    def __init__(self, target: nn.Module | Callable[[torch.Tensor], torch.Tensor], batch_size: int = 512,
+                 bounds=None):
         _checks.function(target, "target", "a model or a callable returning labels")
         self._batch = _checks.positive_int(batch_size, "batch_size")
+        self.bounds = models.check_bounds(bounds)  # the valid inputs (default [0, 1])
         if isinstance(target, nn.Module):
             module = target
 
@@ -61,7 +64,7 @@ class Oracle:
         self.queries = 0
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        _checks.images(x)
+        _checks.images(x, bounds=self.bounds)
         with torch.no_grad():
             y = self._answer(x.detach().clone())
         if not isinstance(y, torch.Tensor):
@@ -99,9 +102,9 @@ def jacobian_sign(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.T
     return g.sign()
 
 
-def augment(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Tensor:
+def augment(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lam: float, bounds=(0.0, 1.0)) -> torch.Tensor:
     """Papernot's Jacobian-based augmentation: the new points clip₀¹(x + λ·sign(∂F[y]/∂x))."""
-    return (x + lam * jacobian_sign(model, x, y)).clamp(0, 1)
+    return (x + lam * jacobian_sign(model, x, y)).clamp(*bounds)
 
 
 def step_size(lam: float, tau: int, rnd: int) -> float:
@@ -118,6 +121,7 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
 
     Args:
         oracle: an :class:`Oracle` (or a model/callable, which is wrapped in one); only its labels are used.
+            Its ``bounds`` (``Oracle(model, bounds=(lo, hi))``, default [0, 1]) bound the augmented points.
         seed_x: the attacker's initial images S₀ (N×C×H×W in [0, 1]).
         substitute: the untrained substitute architecture; a deep copy is trained (the argument is left as found).
         rounds: augmentation rounds ρ; the substitute is trained ``rounds + 1`` times, on S₀ … S_ρ.
@@ -141,7 +145,7 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
     """
     if not isinstance(oracle, Oracle):
         oracle = Oracle(_checks.function(oracle, "oracle", "an Oracle, a model or a callable returning labels"))
-    _checks.images(seed_x, "seed_x")
+    _checks.images(seed_x, "seed_x", bounds=oracle.bounds)
     _checks.model(substitute, "substitute")
     rounds = _checks.nonneg_int(rounds, "rounds")
     lam = base.check_positive(lam, "lam")
@@ -167,7 +171,7 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
     history = []
     for rnd in tqdm(range(rounds + 1), desc="substitute", disable=not progress, leave=False):
         cfg = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, shift=shift, seed=seed * 1000 + rnd)
-        fit(model, x, y, cfg, progress=False)
+        fit(model, x, y, cfg, progress=False, bounds=oracle.bounds)
         row = {"round": rnd, "size": len(x), "queries": oracle.queries - start}
         if eval_x is not None:
             row["accuracy"] = accuracy(model, eval_x, eval_y)
@@ -178,7 +182,7 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
         if reservoir is not None and reservoir < len(x):
             pick = torch.randperm(len(x), generator=gen)[:reservoir]
             src, lab = x[pick], y[pick]
-        new = augment(model, src, lab, step_size(lam, tau, rnd))
+        new = augment(model, src, lab, step_size(lam, tau, rnd), oracle.bounds)
         x, y = torch.cat([x, new]), torch.cat([y, oracle(new)])
     model.eval()
     return Substitute(model, x, y, oracle.queries - start, history)
