@@ -36,9 +36,30 @@ def test_evaluate_verb_writes_the_staged_report(tmp_path, capsys):
     report = json.loads((tmp_path / "report.json").read_text())
     assert [s["attack"] for s in report["stages"]][:2] == ["APGD-CE", "APGD-T"]
     assert report["robust_accuracy"] <= 0.1 and "APGD-CE" in capsys.readouterr().out
-    for bad in (["--eps", "0"], ["--eps", "1.5"], ["--queries", "0"], ["--version", "rand"]):
+    for bad in (["--eps", "0"], ["--eps", "1.5"], ["--queries", "0"], ["--version", "nope"]):
         try:
             code = cli.main(["evaluate", *bad])
         except SystemExit as e:  # argparse's own refusal of a choice
             code = e.code
         assert code == 2
+
+
+def test_rand_version_averages_forwards_and_a_randomised_model_is_flagged(tiny_cnn, images):
+    import torch
+
+    x, _ = images
+    y = attacks.base.predict(tiny_cnn, x).argmax(1)
+    one = attacks.apgd(tiny_cnn, x, y, 0.05, n_iter=5)
+    assert torch.equal(attacks.apgd(tiny_cnn, x, y, 0.05, n_iter=5, eot_iter=2), one)  # (g + g)/2 = g exactly
+
+    class Noisy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = tiny_cnn
+
+        def forward(self, v):
+            return self.m((v + 0.05 * torch.randn_like(v)).clamp(0, 1))
+
+    r = attacks.autoattack(Noisy(), x, y, 0.05, version="rand", n_iter=3, progress=False)
+    assert [s["attack"] for s in r.stages] == ["APGD-CE (EOT 20)", "APGD-DLR (EOT 20)"]
+    assert any("randomised model" in w for w in r.warnings)

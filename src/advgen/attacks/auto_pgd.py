@@ -59,7 +59,7 @@ def _project(x, v, eps: float, norm: str, lo: float, hi: float):
     return (x + d / (n + 1e-12) * torch.clamp(n, max=eps)).clamp(lo, hi)
 
 
-def _single_run(model, x, y, target, eps: float, norm: str, n_iter: int, loss_fn, gen):
+def _single_run(model, x, y, target, eps: float, norm: str, n_iter: int, loss_fn, gen, eot_iter: int = 1):
     """One APGD run from a random start; returns (best adversarial point, fooled mask)."""
     lo, hi = model.bounds
     view = (-1,) + (1,) * (x.dim() - 1)
@@ -72,11 +72,16 @@ def _single_run(model, x, y, target, eps: float, norm: str, n_iter: int, loss_fn
     adv = adv.clamp(lo, hi)
 
     def loss_and_grad(v):
+        """The loss, its gradient and the logits at ``v``, averaged over ``eot_iter`` forwards (EOT for a
+        randomised model, as AutoAttack's ``rand`` version)."""
         v = v.detach().requires_grad_(True)
-        logits = model(v)
-        per = loss_fn(logits, y, target)
-        (g,) = torch.autograd.grad(per.sum(), v)
-        return per.detach(), g.detach(), logits.detach()
+        per = g = logits = 0
+        for _ in range(eot_iter):
+            z = model(v)
+            p = loss_fn(z, y, target)
+            (gi,) = torch.autograd.grad(p.sum(), v)
+            per, g, logits = per + p.detach(), g + gi, logits + z.detach()
+        return per / eot_iter, g / eot_iter, logits / eot_iter
 
     first, decr, least = _schedule(n_iter)
     n = len(x)
@@ -139,7 +144,7 @@ def _loss_fn(loss, targeted: bool):
     return lambda logits, y, t: per(logits, y)
 
 
-def _perturb(model, x, y, targets, eps, norm, n_iter, restarts, loss_fn, seed, batch_size):
+def _perturb(model, x, y, targets, eps, norm, n_iter, restarts, loss_fn, seed, batch_size, eot_iter=1):
     """Restarts (and, for APGD-T, one pass per target), each on the images still classified correctly."""
     gen = base.generator(seed) or torch.Generator().manual_seed(0)
     adv = x.clone()
@@ -151,7 +156,7 @@ def _perturb(model, x, y, targets, eps, norm, n_iter, restarts, loss_fn, seed, b
                 return adv
             extra = () if t_all is None else (t_all[idx],)
             out = base.run(model, x[idx], y[idx], lambda m, xb, yb, *tb: _single_run(
-                m, xb, yb, tb[0] if tb else None, eps, norm, n_iter, loss_fn, gen)[0], batch_size=batch_size,
+                m, xb, yb, tb[0] if tb else None, eps, norm, n_iter, loss_fn, gen, eot_iter)[0], batch_size=batch_size,
                 extra=extra)
             broken = base.predict(model, out).argmax(1) != y[idx]
             adv[idx[broken]] = out[broken]
@@ -161,7 +166,7 @@ def _perturb(model, x, y, targets, eps, norm, n_iter, restarts, loss_fn, seed, b
 
 def apgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, norm="inf", loss="ce", n_iter: int = 100,
          restarts: int = 1, seed: base.Seed = 0, batch_size: int | None = None, bounds=None,
-         output=None) -> torch.Tensor:
+         output=None, eot_iter: int = 1) -> torch.Tensor:
     """Untargeted Auto-PGD (APGD-CE with ``loss="ce"``, APGD-DLR with ``loss="dlr"``) in the ``norm`` ball.
 
     Args:
@@ -172,13 +177,16 @@ def apgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, norm="inf", loss="
         seed: int or generator of the random starts (drawn chunk by chunk: results depend on ``batch_size``).
         batch_size: images per pass.
         bounds, output: as in :func:`~advgen.attacks.pgd` (:class:`advgen.models.Classifier`).
+        eot_iter: forwards averaged per step (expectation over transformation for a randomised model; 1: off).
     Returns the first adversarial point found for each broken image and the clean image otherwise.
     """
     eps, norm, n_iter, restarts = _check(eps, norm, n_iter, restarts)
     if batch_size is not None:
         _checks.positive_int(batch_size, "batch_size")
+    eot_iter = _checks.positive_int(eot_iter, "eot_iter")
     model, x, y = base.prepare(model, x, y, False, batch_size, output=output, loss=loss, bounds=bounds)
-    return _perturb(model, x, y, [None], eps, norm, n_iter, restarts, _loss_fn(loss, False), seed, batch_size)
+    return _perturb(model, x, y, [None], eps, norm, n_iter, restarts, _loss_fn(loss, False), seed, batch_size,
+                    eot_iter)
 
 
 def apgd_targeted(model, x: torch.Tensor, y=None, eps: float = 0.3, *, norm="inf", loss="dlr",

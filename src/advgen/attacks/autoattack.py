@@ -4,6 +4,7 @@ images still classified correctly, so that the robust accuracy it reports is the
 
     standard:  APGD-CE → APGD-T (9 targets) → FAB-T (9 targets) → Square (5,000 queries)
     plus:      APGD-CE, APGD-DLR (5 restarts each) → FAB (5 restarts) → Square → APGD-T → FAB-T
+    rand:      APGD-CE → APGD-DLR, each step averaging 20 forwards (EOT, for randomised defenses)
 
 with 100 iterations per gradient attack. A stage that cannot run (Square under L2) is reported as
 skipped, never silently dropped. Beside the staged table the run raises AutoAttack's
@@ -24,7 +25,7 @@ from .auto_pgd import apgd, apgd_targeted
 from .fast_adaptive_boundary import fab
 from .square import square
 
-VERSIONS = ("standard", "plus")
+VERSIONS = ("standard", "plus", "rand")
 
 
 @dataclass
@@ -63,6 +64,10 @@ def _stages(version: str, norm: str, n_iter: int, queries: int, n_classes: int):
           lambda m, x, y, eps, seed: square(m, x, y, eps, queries=queries, seed=seed))
     if version == "standard":
         return [ce, t, fab_t, sq]
+    if version == "rand":
+        return [(name, lambda m, x, y, eps, seed, loss=loss: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
+                                                                  loss=loss, eot_iter=20))
+                for name, loss in (("APGD-CE (EOT 20)", "ce"), ("APGD-DLR (EOT 20)", "dlr"))]
     dlr = ("APGD-DLR", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
                                                         loss="dlr", restarts=5))
     ce5 = ("APGD-CE", lambda m, x, y, eps, seed: apgd(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed, restarts=5))
@@ -80,7 +85,7 @@ def _warnings(model, x, y, stages) -> list[str]:
     with torch.no_grad():
         a, b = base.predict(model, x[:64]), base.predict(model, x[:64])
     if not torch.equal(a, b):
-        out.append("randomised model: two forwards of the same images differ; use an EOT evaluation")
+        out.append("randomised model: two forwards of the same images differ; use version='rand' (EOT)")
     if bool(((a >= 0) & (a <= 1)).all()) and torch.allclose(a.sum(1), torch.ones(len(a)), atol=1e-5):
         out.append("the model seems to return probabilities, not logits: the DLR loss assumes logits")
     if a.shape[1] < 4:
@@ -106,7 +111,7 @@ def autoattack(model, x: torch.Tensor, y, eps: float = 0.3, *, norm="inf", versi
     Args:
         model: the classifier (left as found); x: images inside ``bounds``; y: true labels.
         eps: radius in (0, 1] of the input range.  norm: ``"inf"`` or ``"2"`` (Square is L∞ only).
-        version: ``"standard"`` or ``"plus"``.  n_iter: steps of each gradient attack (100 in the paper).
+        version: ``"standard"``, ``"plus"`` or ``"rand"`` (EOT over 20 forwards, for randomised models).  n_iter: steps of each gradient attack (100 in the paper).
         queries: Square's budget per image (5,000).  seed: every random start.
         progress: print one line per stage.
     """

@@ -13,7 +13,7 @@ def register(sub) -> None:
     add_model(p)
     p.add_argument("--eps", type=float, default=0.3, help="radius in the input range (default 0.3)")
     p.add_argument("--norm", choices=("inf", "2"), default="inf", help="ball (default inf)")
-    p.add_argument("--version", choices=("standard", "plus"), default="standard", help="ensemble (default standard)")
+    p.add_argument("--version", choices=("standard", "plus", "rand"), default="standard", help="ensemble (default standard)")
     p.add_argument("--steps", type=int, default=100, help="iterations of each gradient attack (default 100)")
     p.add_argument("--queries", type=int, default=5000, help="Square's queries per image (default 5000)")
     p.add_argument("--n", type=int, help="test images spread over the test split (default 1000; capped at the split)")
