@@ -32,7 +32,8 @@ def test_cw_and_masking_run_on_every_class_of_a_class_sorted_set(monkeypatch, ti
     def fake_masking(model, xs, ys, **kw):
         seen["masking"] = ys.clone()
         return SimpleNamespace(n=len(xs), flags=(), logit_pgd_success=0.0, pgd_success=0.0,
-                               zero_gradient_fraction=0.0, noise_success=0.0, unbounded_pgd_success=1.0)
+                               zero_gradient_fraction=0.0, noise_success=0.0, unbounded_pgd_success=1.0,
+                               dlr_pgd_success=0.0)
 
     monkeypatch.setattr(ev_mod.attacks, "evaluate", fake_evaluate)
     monkeypatch.setattr(ev_mod, "masking_report", fake_masking)

@@ -17,6 +17,7 @@ def test_standard_model_raises_no_flag(zoo_model, digits):
     assert r.flags == () and not r.masked, r
     assert r.pgd_success > 0.9 and r.unbounded_pgd_success == 1.0
     assert r.fgsm_success <= r.pgd_success and r.zero_gradient_fraction == 0.0
+    assert abs(r.dlr_pgd_success - r.pgd_success) <= 0.05
 
 
 def test_saturated_softmax_is_flagged(zoo_model, digits):
@@ -26,6 +27,7 @@ def test_saturated_softmax_is_flagged(zoo_model, digits):
     masked = defenses.Temperature(zoo_model("mnist-cnn"), 1e-3)
     r = defenses.masking_report(masked, x, y, eps=0.3, steps=5, noise_draws=3)
     assert "vanishing_gradients" in r.flags and "logit_space_beats_softmax" in r.flags, r
+    assert "dlr_beats_ce" in r.flags and r.dlr_pgd_success > 0.9  # DLR is blind to the logits' scale
     assert r.zero_gradient_fraction > 0.5
     assert r.logit_pgd_success > 0.9 > r.pgd_success + 0.3
     assert r.to_dict()["masked"] is True

@@ -64,7 +64,8 @@ def evaluate_defense(model, x: torch.Tensor, y: torch.Tensor, *, fgsm_eps=(0.1, 
         m = masking_report(model, x[i], y[i], eps=pgd_eps, steps=masking_steps, seed=seed, batch_size=batch_size)
         row.update(masking_n=m.n, masking_flags=list(m.flags), logit_pgd_success=m.logit_pgd_success,
                    masking_pgd_success=m.pgd_success, zero_gradient_fraction=m.zero_gradient_fraction,
-                   noise_success=m.noise_success, unbounded_pgd_success=m.unbounded_pgd_success)
+                   noise_success=m.noise_success, unbounded_pgd_success=m.unbounded_pgd_success,
+                   dlr_pgd_success=m.dlr_pgd_success)
     row["seconds"] = round(time.perf_counter() - t0, 1)
     return row
 

@@ -3,7 +3,7 @@
 Athalye, Carlini & Wagner 2018 ("Obfuscated Gradients Give a False Sense of Security", §3),
 Carlini et al. 2019 ("On Evaluating Adversarial Robustness", §5.3 and the checklist) and, in
 the same spirit, AutoAttack (Croce & Hein 2020, which flags a defence when a black-box attack
-beats the white-box ones) list symptoms; :func:`masking_report` measures five at one ε:
+beats the white-box ones) list symptoms; :func:`masking_report` measures six at one ε:
 
 1. ``single_step_beats_iterative``: FGSM succeeds more than PGD at the same ε, although PGD's
    first step from x is FGSM-like and it has many more — its gradients lead nowhere.
@@ -17,6 +17,9 @@ beats the white-box ones) list symptoms; :func:`masking_report` measures five at
    ≥ 99% success — the attack, not the model, is failing.
 5. ``vanishing_gradients``: more than ``tolerance`` of the correctly classified images have an
    input gradient of the cross-entropy that is exactly zero in floating point.
+6. ``dlr_beats_ce``: PGD ascending the DLR loss (Croce & Hein 2020, invariant to shifting and
+   scaling the logits) succeeds more than PGD on the cross-entropy with the same budget (models with at
+   least 3 classes): the loss surface, not the decision, resisted the attack.
 
 A flag is raised when the "wrong" attack wins by more than ``tolerance`` (a fraction of the
 attacked images). No flag is not a proof of robustness; a flag says the reported robustness
@@ -34,7 +37,7 @@ from .. import _checks, attacks
 from ..attacks import base
 
 FLAGS = ("single_step_beats_iterative", "logit_space_beats_softmax", "random_beats_gradient",
-         "unbounded_attack_fails", "vanishing_gradients")
+         "unbounded_attack_fails", "vanishing_gradients", "dlr_beats_ce")
 
 
 class LogitScale(nn.Module):
@@ -64,6 +67,7 @@ class MaskingReport:
     zero_gradient_fraction: float
     median_gradient_norm: float
     flags: tuple[str, ...]
+    dlr_pgd_success: float = float("nan")
 
     @property
     def masked(self) -> bool:
@@ -114,6 +118,8 @@ def masking_report(model: nn.Module, x: torch.Tensor, y, *, eps: float = 0.3, st
     fgsm_ok = _rate(model, x, attacks.fgsm(model, x, y, eps=eps, batch_size=batch_size), y, attacked)
     pgd_ok = _rate(model, x, attacks.pgd(model, x, y, eps=eps, **pgd_kw), y, attacked)
     logit_ok = _rate(model, x, attacks.pgd(LogitScale(model), x, y, eps=eps, **pgd_kw), y, attacked)
+    dlr_ok = (_rate(model, x, attacks.pgd(model, x, y, eps=eps, loss="dlr", **pgd_kw), y, attacked)
+              if logits.shape[1] >= 3 else None)
     unb_ok = _rate(model, x, attacks.pgd(model, x, y, eps=1.0, **dict(pgd_kw, alpha=2.5 / steps)), y, attacked)
     gen = torch.Generator().manual_seed(seed)
     noise_ok = torch.zeros_like(attacked)
@@ -142,8 +148,11 @@ def masking_report(model: nn.Module, x: torch.Tensor, y, *, eps: float = 0.3, st
         flags.append("unbounded_attack_fails")
     if zero > tolerance:
         flags.append("vanishing_gradients")
+    dlr = rate(dlr_ok) if dlr_ok is not None else float("nan")
+    if dlr > r["pgd"] + tolerance:
+        flags.append("dlr_beats_ce")
     return MaskingReport(n=len(x), eps=eps, clean_accuracy=float(attacked.float().mean()), fgsm_success=r["fgsm"],
                          pgd_success=r["pgd"], logit_pgd_success=r["logit"], noise_success=r["noise"],
                          unbounded_pgd_success=r["unb"], zero_gradient_fraction=zero,
                          median_gradient_norm=float(gnorm[attacked.cpu()].median()) if attacked.any() else float("nan"),
-                         flags=tuple(flags))
+                         flags=tuple(flags), dlr_pgd_success=dlr)
