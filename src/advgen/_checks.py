@@ -274,6 +274,25 @@ def shape(v, name: str, dims: int | None = None) -> tuple[int, ...]:
     return tuple(positive_int(s, f"{name}[{i}]") for i, s in enumerate(v))
 
 
+DEFAULT_BOUNDS = (0.0, 1.0)
+
+
+def bounds(v, name: str = "bounds") -> tuple[float, float]:
+    """An input range ``(lo, hi)`` of finite numbers with lo < hi; ``None`` is :data:`DEFAULT_BOUNDS` (0, 1)."""
+    if v is None:
+        return DEFAULT_BOUNDS
+    if not (isinstance(v, (tuple, list)) and len(v) == 2):
+        raise TypeError(f"{name} must be a pair (lo, hi), got {describe(v)}")
+    for b in v:
+        if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(b):
+            raise TypeError(f"{name} must be a pair of finite numbers (lo, hi), got {describe(v)}")
+    lo, hi = float(v[0]), float(v[1])
+    if not lo < hi:
+        raise ValueError(f"{name} must have lo < hi, got {describe(v)}")
+    return lo, hi
+
+
 def images(x, name: str = "x", bounds: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
     """Check that ``x`` is a float N×C×H×W tensor with data, finite, with values in ``bounds`` (default [0, 1]).
 

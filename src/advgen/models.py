@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -38,9 +37,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import losses
+from . import _checks, losses
 
-DEFAULT_BOUNDS = (0.0, 1.0)
+DEFAULT_BOUNDS = _checks.DEFAULT_BOUNDS
 
 
 class ModelSpecError(ValueError):
@@ -82,20 +81,6 @@ def logits_of(out, output=None, name: str = "model") -> torch.Tensor:
     return out
 
 
-def check_bounds(bounds, name: str = "bounds") -> tuple[float, float]:
-    if bounds is None:
-        return DEFAULT_BOUNDS
-    if not (isinstance(bounds, (tuple, list)) and len(bounds) == 2):
-        raise TypeError(f"{name} must be a pair (lo, hi), got {bounds!r}")
-    lo, hi = bounds
-    for v in bounds:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise TypeError(f"{name} must be a pair of finite numbers (lo, hi), got {bounds!r}")
-    if not lo < hi:
-        raise ValueError(f"{name} must have lo < hi, got {bounds!r}")
-    return float(lo), float(hi)
-
-
 def _dtype(model: nn.Module) -> torch.dtype | None:
     for t in model.parameters():
         if t.is_floating_point():
@@ -117,7 +102,7 @@ class Classifier(nn.Module):
         self.output = output
         self.loss_spec = loss if loss is not None else "ce"
         self.per_example_loss = losses.resolve(loss)
-        self.bounds = check_bounds(bounds)
+        self.bounds = _checks.bounds(bounds)
         self.dtype = _dtype(model)
         self.binary = False
 

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import _checks, checkpoint as ckpt, distributed, models, precision
+from . import _checks, checkpoint as ckpt, distributed, precision
 from .data.batches import as_tensors
 
 
@@ -195,7 +195,7 @@ def fit(model: nn.Module, x, y=None, config: FitConfig = FitConfig(), *,
     if isinstance(y, FitConfig):
         raise TypeError("y must be labels or None, got a FitConfig; pass it as config=... when x holds the labels")
     x, y = as_tensors(x, y, "x", "y")
-    _checks.images(x, "x", bounds=models.check_bounds(bounds))
+    _checks.images(x, "x", bounds=_checks.bounds(bounds))
     _checks.labels(y, len(x), int(y.max()) + 1, "y")
     dev = _checks.device_of(model)
     precision.check(amp)

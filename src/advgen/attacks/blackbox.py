@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import _checks, models
+from .. import _checks
 from ..train import FitConfig, accuracy, fit
 from . import base
 
@@ -52,7 +52,7 @@ class Oracle:
                  bounds=None):
         _checks.function(target, "target", "a model or a callable returning labels")
         self._batch = _checks.positive_int(batch_size, "batch_size")
-        self.bounds = models.check_bounds(bounds)  # the valid inputs (default [0, 1])
+        self.bounds = _checks.bounds(bounds)  # the valid inputs (default [0, 1])
         if isinstance(target, nn.Module):
             module = target
 

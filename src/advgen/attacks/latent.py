@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import _checks, models
+from .. import _checks
 from . import base
 
 SPACES = ("latent", "output")
@@ -71,7 +71,7 @@ def latent_attack(encoder: nn.Module, decoder: nn.Module, x_src: torch.Tensor, x
     """
     _checks.model(encoder, "encoder")
     _checks.model(decoder, "decoder")
-    lo, hi = models.check_bounds(bounds)
+    lo, hi = _checks.bounds(bounds)
     _checks.images(x_src, "x_src", bounds=(lo, hi))
     _checks.images(x_tgt, "x_tgt", bounds=(lo, hi))
     _check_targets(x_src, x_tgt, "x_src")
