@@ -92,24 +92,31 @@ def load_model(args, flag: str = "--model", dataset: str | None = None):
     The dataset is ``--data``, else the zoo entry's own. The model must take the data's images and give
     at least one score per class: otherwise one ValueError naming ``--data``.
     """
-    import torch
-
     from .. import data, models, zoo
 
     spec = check_model(args, flag)
     entry = zoo.ENTRIES.get(spec) or zoo.GENERATORS.get(spec)
     ds = data.load(getattr(args, "data", None) or dataset or entry.dataset)
     model = models.load(spec, getattr(args, "weights", None), device=args.device, name=flag)
-    clf = models.classifier(model, name=flag)
     try:
-        with torch.no_grad():
-            k = clf(ds.x_test[:2].to(args.device)).shape[1]
+        k = scores(model, ds, args.device, flag)
     except (RuntimeError, ValueError, TypeError) as e:
         raise ValueError(f"--data {getattr(args, 'data', None) or ds.name}: its images ({'×'.join(map(str, ds.shape))}) "
                          f"do not fit {flag} {spec}: {str(e).splitlines()[0]}") from None
     if k < ds.num_classes:
         raise ValueError(f"--data {ds.name} has {ds.num_classes} classes but {flag} {spec} scores only {k}")
     return model, ds
+
+
+def scores(net, ds, device: str, flag: str) -> int:
+    """How many class scores ``net`` gives for two of ``ds``'s test images (eval mode, restored after);
+    torch's or the adapter's error when the images do not fit, for the caller to name."""
+    import torch
+
+    from .. import _checks, models
+
+    with torch.no_grad(), _checks.evaluating(net):
+        return models.classifier(net, name=flag)(ds.x_test[:2].to(device)).shape[1]
 
 
 def write_report(folder: str, report: dict) -> None:
@@ -133,7 +140,6 @@ def class_name(ds, k: int) -> str:
 def architecture(spec: str, ds, flag: str, device: str = "cpu"):
     """A fresh, untrained network for ``ds``: an advgen architecture by name (``nets.ARCHITECTURES``), or your
     ``FILE.py:FUNCTION``; a ValueError naming ``flag`` when it does not take the data's images."""
-    import torch
 
     from .. import models, nets
 
@@ -145,10 +151,7 @@ def architecture(spec: str, ds, flag: str, device: str = "cpu"):
         raise ValueError(f"{flag} must be one of {', '.join(nets.ARCHITECTURES)} or FILE.py:FUNCTION; got {spec!r}")
     net = net.to(device)
     try:
-        with torch.no_grad():
-            was = net.training
-            k = models.classifier(net.eval(), name=flag)(ds.x_test[:2].to(device)).shape[1]
-            net.train(was)
+        k = scores(net, ds, device, flag)
     except (RuntimeError, ValueError, TypeError) as e:
         raise ValueError(f"{flag} {spec} does not take the images of --data {ds.name} "
                          f"({'×'.join(map(str, ds.shape))}): {str(e).splitlines()[0]}") from None
