@@ -140,7 +140,6 @@ def class_name(ds, k: int) -> str:
 def architecture(spec: str, ds, flag: str, device: str = "cpu"):
     """A fresh, untrained network for ``ds``: an advgen architecture by name (``nets.ARCHITECTURES``), or your
     ``FILE.py:FUNCTION``; a ValueError naming ``flag`` when it does not take the data's images."""
-
     from .. import models, nets
 
     if spec in nets.ARCHITECTURES:
