@@ -146,7 +146,7 @@ def _loss_fn(loss, targeted: bool):
 
 def _perturb(model, x, y, targets, eps, norm, n_iter, restarts, loss_fn, seed, batch_size, eot_iter=1):
     """Restarts (and, for APGD-T, one pass per target), each on the images still classified correctly."""
-    gen = base.generator(seed) or torch.Generator().manual_seed(0)
+    gen = base.own_generator(seed)
     adv = x.clone()
     robust = base.predict(model, x).argmax(1) == y
     for t_all in targets:

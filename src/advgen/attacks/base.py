@@ -39,6 +39,12 @@ def generator(seed: Seed, name: str = "seed") -> torch.Generator | None:
     return _checks.generator(seed, name)
 
 
+def own_generator(seed: Seed, name: str = "seed") -> torch.Generator:
+    """:func:`generator`, but ``None`` is seed 0: the attacks that draw at every step (APGD, Square,
+    HopSkipJump) never consume torch's global RNG."""
+    return generator(seed, name) or torch.Generator().manual_seed(0)
+
+
 @torch.no_grad()
 def predict(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Logits of ``model`` on ``x`` (model in eval mode, restored afterwards), on ``x``'s device.

@@ -125,7 +125,7 @@ def hop_skip_jump(model, x: torch.Tensor, y=None, *, norm="2", queries: int = 10
         _checks.images(x_init, "x_init", bounds=model.bounds)
         if x_init.shape != x.shape:
             raise ValueError(f"x_init must have the shape of x {tuple(x.shape)}, got {tuple(x_init.shape)}")
-    gen = base.generator(seed) or torch.Generator().manual_seed(0)
+    gen = base.own_generator(seed)
     lo, hi = model.bounds
     n, d = len(x), x[0].numel()
     theta = gamma / (d * math.sqrt(d)) if norm == "2" else gamma / d ** 2

@@ -71,7 +71,7 @@ def square(model, x: torch.Tensor, y=None, eps: float = 0.3, *, queries: int = 5
     base.check_norm(norm, ("inf",))  # the L∞ Square Attack
     return_queries = _checks.flag(return_queries, "return_queries")
     model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, bounds=bounds)
-    gen = base.generator(seed) or torch.Generator().manual_seed(0)
+    gen = base.own_generator(seed)
     lo, hi = model.bounds
     oracle = ScoreOracle(model)
     n, c, h, w = x.shape
