@@ -90,13 +90,16 @@ def heatmaps(images: torch.Tensor, maps: dict[str, torch.Tensor], *, titles=None
     return fig
 
 
-def curves(x, ys: dict[str, list], *, xlabel: str, ylabel: str, title: str | None = None, ylim=None):
-    """Line plot of several named series over a shared x."""
+def curves(x, ys: dict[str, list], *, xlabel: str, ylabel: str, title: str | None = None, ylim=None,
+           logx: bool = False):
+    """Line plot of several named series over a shared x (or, with ``x`` a dict, each over its own x)."""
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     for name, y in ys.items():
-        ax.plot(x, y, marker="o", ms=3, label=name)
+        ax.plot(x[name] if isinstance(x, dict) else x, y, marker="o", ms=3, label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if logx:
+        ax.set_xscale("log")
     if ylim is not None:
         ax.set_ylim(*ylim)
     if title:

@@ -67,3 +67,16 @@ def test_cli_runs_apgd(capsys):
     assert "apgd" in capsys.readouterr().out
     assert cli.main(["attack", "--method", "apgd", "--targeted", "--n", "5"]) == 2
     assert cli.main(["attack", "--method", "apgd", "--eps", "0", "--n", "5"]) == 2
+
+
+def test_against_torchattacks_apgd_targeted(tiny_cnn):
+    torchattacks = pytest.importorskip("torchattacks")
+    g = torch.Generator().manual_seed(6)
+    x = torch.rand(64, 1, 12, 12, generator=g)
+    y = attacks.base.predict(tiny_cnn, x).argmax(1)
+    ours = attacks.apgd_targeted(tiny_cnn, x, y, 0.02, n_iter=50, n_target_classes=4)
+    ours = attacks.base.predict(tiny_cnn, ours).argmax(1) == y
+    theirs = torchattacks.APGDT(tiny_cnn, eps=0.02, steps=50, n_restarts=1, n_classes=5, seed=0)(x, y)
+    theirs = attacks.base.predict(tiny_cnn, theirs).argmax(1) == y
+    assert 0 < float(theirs.float().mean()) < 1  # a radius where the comparison can tell
+    assert float(ours.float().mean()) <= float(theirs.float().mean()) + max(0.005, 1 / len(x))

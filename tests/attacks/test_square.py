@@ -41,3 +41,24 @@ def test_bad_arguments(tiny_cnn, images, capsys):
         with pytest.raises(ValueError, match=word):
             attacks.square(tiny_cnn, x, y, **{"eps": 0.1, **kw})
     assert cli.main(["attack", "--method", "square", "--steps", "3", "--n", "3"]) == 2
+
+
+def test_against_torchattacks_square_at_the_same_budget(zoo_model, mnist):
+    torchattacks = pytest.importorskip("torchattacks")
+    import torch
+
+    m = zoo_model("mnist-cnn")
+    x, y = mnist.test_spread(64)
+    ours, used = attacks.square(m, x, y, 0.15, queries=300, return_queries=True, seed=0)
+    ours = attacks.base.predict(m, ours).argmax(1) != y
+    ta = torchattacks.Square(m, eps=0.15, n_queries=300, n_restarts=1, p_init=0.8, seed=0)
+    ta.ndims = x.dim() - 1  # what its perturb() sets before calling attack_single_run (which returns the queries)
+    torch.manual_seed(0)
+    their_used, theirs = ta.attack_single_run(x, y)
+    theirs = attacks.base.predict(m, theirs).argmax(1) != y
+    assert 0.2 < float(theirs.float().mean()) < 1
+    # at least their success (one image of slack), with no more median queries on the images both break
+    assert float(ours.float().mean()) >= float(theirs.float().mean()) - 1 / len(x)
+    both = ours & theirs
+    assert int(both.sum()) >= 8
+    assert float(used[both].float().median()) <= float(their_used[both].float().median())

@@ -26,7 +26,7 @@ def test_bad_arguments_are_one_line(capsys, args, word):
 def test_experiments_are_registered():
     from advgen.experiments import registry
 
-    for name in ("blackbox-substitute", "physical-world", "autoencoder-attack"):
+    for name in ("blackbox-substitute", "physical-world", "autoencoder-attack", "query-attacks"):
         assert registry.get(name).section == "blackbox"
 
 

@@ -149,3 +149,22 @@ def test_augmentation_stays_inside_the_oracles_bounds():
     assert float(sub.x.min()) >= 0 and float(sub.x.max()) <= 255 and float(sub.x.max()) > 1
     with pytest.raises(ValueError, match=r"must have values in \[0, 1\]"):
         Oracle(net)(x0)
+
+
+def test_on_round_sees_each_rounds_substitute_in_eval_mode_and_joins_the_history():
+    oracle = Oracle(linear(seed=5))
+    seen = []
+
+    def probe(sub):
+        seen.append((sub.training, {k: v.clone() for k, v in sub.state_dict().items()}))
+        return {"weight_sum": float(sum(v.sum() for v in sub.state_dict().values()))}
+
+    s = train_substitute(oracle, images(10), substitute=linear(seed=6), rounds=2, epochs=1, seed=0, on_round=probe)
+    assert [t for t, _ in seen] == [False, False, False]
+    assert [h["weight_sum"] for h in s.history] == [float(sum(v.sum() for v in w.values())) for _, w in seen]
+    assert seen[0][1]["1.weight"].ne(seen[-1][1]["1.weight"]).any()  # each round's model, not the last one
+    assert s.queries == oracle.queries == 40  # the probe's own forwards are not oracle queries
+    with pytest.raises(TypeError, match="on_round must return a dict"):
+        train_substitute(oracle, images(10), substitute=linear(seed=6), rounds=0, epochs=1, on_round=lambda m: 1.0)
+    with pytest.raises(TypeError, match="on_round"):
+        train_substitute(oracle, images(10), substitute=linear(seed=6), rounds=0, epochs=1, on_round=3)

@@ -67,3 +67,22 @@ def test_blackbox_transfer_counts_queries_and_leaves_the_oracle_alone(mnist):
         {k: v for k, v in r2.items() if k != "blackbox_seconds"}
     with pytest.raises(ValueError, match="n_seed"):
         defenses.blackbox_transfer(oracle, x, y, n_seed=60)
+
+
+def test_autoattack_and_square_columns_are_those_attacks_on_the_spread_subset(tiny_cnn):
+    from advgen import attacks
+
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(30, 1, 12, 12, generator=g)
+    y = attacks.base.predict(tiny_cnn, x).argmax(1)
+    row = defenses.evaluate_defense(tiny_cnn, x, y, pgd_steps=1, pgd_alpha=0.1, restarts=1, n_cw=0, n_masking=0,
+                                    n_autoattack=12, autoattack_steps=5, square_queries=30, pgd_eps=0.05)
+    i = defenses.spread_index(30, 12)
+    aa = attacks.autoattack(tiny_cnn, x[i], y[i], 0.05, n_iter=5, queries=30, progress=False)
+    sq = attacks.square(tiny_cnn, x[i], y[i], 0.05, queries=30)
+    assert row["autoattack_n"] == 12 and row["autoattack_acc"] == aa.robust_accuracy
+    assert row["square_acc"] == float((attacks.base.predict(tiny_cnn, sq).argmax(1) == y[i]).float().mean())
+    assert [s["attack"] for s in row["autoattack_stages"]] == ["APGD-CE", "APGD-T", "FAB-T", "Square"]
+    assert row["autoattack_acc"] <= row["autoattack_stages"][0]["robust_accuracy"] < 1
+    assert "autoattack_acc" not in defenses.evaluate_defense(tiny_cnn, x, y, pgd_steps=1, restarts=1, n_cw=0,
+                                                             n_masking=0)

@@ -116,7 +116,7 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
                      lam: float = 0.1, tau: int = 3, epochs: int = 10, reservoir: int | None = None,
                      seed: int = 0, batch_size: int = 32, lr: float = 1e-3, shift: int = 0,
                      eval_x: torch.Tensor | None = None, eval_y: torch.Tensor | None = None,
-                     progress: bool = False) -> Substitute:
+                     on_round: Callable[[nn.Module], dict] | None = None, progress: bool = False) -> Substitute:
     """Train a substitute of ``oracle`` from ``seed_x`` by Jacobian-based dataset augmentation.
 
     Args:
@@ -137,6 +137,8 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
             their image's oracle label). 0: off.
         eval_x, eval_y: optional held-out set; the substitute's accuracy on it (against these labels)
             is recorded per round. It is never shown to the oracle.
+        on_round: optional ``f(substitute) -> dict`` called after each round's training (the substitute in eval
+            mode); the dict it returns joins that round's history (e.g. the transfer rate of an attack made on it).
         progress: show a progress bar over rounds.
 
     Returns:
@@ -163,6 +165,8 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
     if eval_x is not None:
         _checks.images(eval_x, "eval_x")
         eval_y = _checks.labels(eval_y, len(eval_x), _checks.INT_MAX, "eval_y")
+    if on_round is not None:
+        _checks.function(on_round, "on_round", "a function of the substitute returning a dict")
     model = copy.deepcopy(substitute)
     gen = torch.Generator().manual_seed(seed)
     start = oracle.queries
@@ -175,6 +179,12 @@ def train_substitute(oracle: Oracle | Callable, seed_x: torch.Tensor, *, substit
         row = {"round": rnd, "size": len(x), "queries": oracle.queries - start}
         if eval_x is not None:
             row["accuracy"] = accuracy(model, eval_x, eval_y)
+        if on_round is not None:
+            with _checks.evaluating(model):
+                extra = on_round(model)
+            if not isinstance(extra, dict):
+                raise TypeError(f"on_round must return a dict, got {_checks.describe(extra)}")
+            row.update(extra)
         history.append(row)
         if rnd == rounds:
             break

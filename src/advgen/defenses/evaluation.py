@@ -1,11 +1,14 @@
-"""One row of the defenses table: a model under FGSM, PGD with restarts, CW-L2, and the masking report.
+"""One row of the defenses table: a model under FGSM, PGD with restarts, CW-L2, AutoAttack, Square and
+the masking report.
 
 ``evaluate_defense(model, x, y, ...)`` measures clean accuracy; FGSM accuracy at each ε of
 ``fgsm_eps``; PGD accuracy at ``pgd_eps`` with ``restarts`` random starts (an image counts as
 robust only if every restart fails; restart r runs only on the images still standing, with seed
 ``seed + r``, which gives the same answer as keeping the best of all restarts); CW-L2 (on logits)
-success and mean L2 on ``n_cw`` images; and :func:`~advgen.defenses.masking_report` on ``n_masking``
-images. Those subsets are spread evenly over (x, y) (:func:`spread_index`), not its first images:
+success and mean L2 on ``n_cw`` images; AutoAttack's standard ensemble (:func:`advgen.attacks.autoattack`,
+``autoattack_steps`` per gradient stage, Square with ``square_queries``) and Square alone (score queries
+only, no gradient) at ``pgd_eps`` on ``n_autoattack`` images; and :func:`~advgen.defenses.masking_report`
+on ``n_masking`` images. Those subsets are spread evenly over (x, y) (:func:`spread_index`), not its first images:
 a test split sorted by class would otherwise give CW only zeros and ones. Success rates count only
 images the model classifies correctly.
 
@@ -39,7 +42,8 @@ def pgd_restarts(model, x, y, *, eps: float, alpha: float, steps: int, restarts:
 
 def evaluate_defense(model, x: torch.Tensor, y: torch.Tensor, *, fgsm_eps=(0.1, 0.3), pgd_eps: float = 0.3,
                      pgd_alpha: float = 0.01, pgd_steps: int = 40, restarts: int = 5, n_cw: int = 200,
-                     cw: dict | None = None, n_masking: int = 200, masking_steps: int = 40, seed: int = 0,
+                     cw: dict | None = None, n_masking: int = 200, masking_steps: int = 40, n_autoattack: int = 0,
+                     autoattack_steps: int = 100, square_queries: int = 5000, seed: int = 0,
                      batch_size: int = 250) -> dict:
     """Metrics of ``model`` on (x, y) for the defenses table (see the module docstring)."""
     t0 = time.perf_counter()
@@ -59,6 +63,14 @@ def evaluate_defense(model, x: torch.Tensor, y: torch.Tensor, *, fgsm_eps=(0.1, 
         i = spread_index(len(x), n_cw)
         rep = attacks.evaluate(model, attacks.carlini_wagner_l2, x[i], y[i], batch_size=batch_size, **(cw or {}))
         row.update(cw_n=len(i), cw_success=rep.success_rate, cw_mean_l2=rep.mean_l2)
+    if n_autoattack:
+        i = spread_index(len(x), n_autoattack)
+        aa = attacks.autoattack(model, x[i], y[i], pgd_eps, n_iter=autoattack_steps, queries=square_queries,
+                                seed=seed, progress=False)
+        sq = attacks.square(model, x[i], y[i], pgd_eps, queries=square_queries, seed=seed)
+        row.update(autoattack_n=len(i), autoattack_acc=aa.robust_accuracy, autoattack_warnings=aa.warnings,
+                   autoattack_stages=[{k: s[k] for k in ("attack", "robust_accuracy") if k in s} for s in aa.stages],
+                   square_acc=float((base.predict(model, sq, batch_size).argmax(1) == y[i]).float().mean()))
     if n_masking:
         i = spread_index(len(x), n_masking)
         m = masking_report(model, x[i], y[i], eps=pgd_eps, steps=masking_steps, seed=seed, batch_size=batch_size)
