@@ -11,9 +11,18 @@ Same model (zoo ``mnist-cnn``), same 256 MNIST test digits, same settings, one C
 2. Carlini–Wagner L2: success and mean L2 beside each peer (with binary search where the peer
    has one; torchattacks' ``CW`` has none, so it gets one fixed c and the same gradient budget).
 3. Time ratios (best of ``--repeats`` runs, interleaved): advgen time / peer time (< 1: advgen is
-   faster), and time / bare cost, the bare cost being the number of forward passes the attack
-   made × one forward + backward (input gradient only, frozen weights) on the same batch, timed
-   in a plain loop right after the attacks of each round (so load changes hit both alike).
+   faster), and time / bare cost, the bare cost being the images the attack forwarded (in batch
+   equivalents: images / batch size) × one forward + backward (input gradient only, frozen weights)
+   on the same batch, or one forward alone for the score- and decision-based attacks (Square,
+   HopSkipJump), timed in a plain loop right after the attacks of each round (so load changes hit
+   both alike).
+4. AutoAttack (standard: APGD-CE → APGD-T → FAB-T → Square) runs on ``--aa-n`` digits of the
+   PGD-trained ``mnist-cnn-pgd``, where every stage has images left to attack: advgen, torchattacks'
+   stages at the same 100 steps (its ``AutoAttack`` builds them with 10), torchattacks' ``AutoAttack``
+   as shipped, and ART's ``AutoAttack`` given the closest ensemble it has (APGD-CE, APGD-DLR and
+   Square; ART has no FAB). HopSkipJump (L2, labels only) gets the budget ART's ``HopSkipJump`` spends
+   at ``max_iter=5`` (~815 queries per image; Foolbox's ``HopSkipJumpAttack`` is left out: its
+   default start, blended uniform noise, failed on every MNIST digit here).
 
 Run in the benchmark environment:  .bench/bin/python benchmarks/attacks_vs_peers.py
 """
@@ -23,7 +32,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -33,29 +41,33 @@ warnings.filterwarnings("ignore")
 
 
 class Counter:
-    """Counts full-batch forward passes of the model (ART calls the layers itself: not counted)."""
+    """Counts the images the model forwards, in batch equivalents (ART calls the layers itself: not counted)."""
 
     def __init__(self, model, batch: int):
         self.n, self.batch = 0, batch
         model.register_forward_pre_hook(self)
 
     def __call__(self, module, args):
-        self.n += int(args[0].shape[0] == self.batch)
+        self.n += args[0].shape[0] / self.batch
 
 
-def bare(model, x, y, reps: int) -> float:
-    """Seconds of one forward + backward (gradient w.r.t. the input only), best of ``reps``."""
+def bare(model, x, y, reps: int, backward: bool = True) -> float:
+    """Seconds of one forward + backward (gradient w.r.t. the input only), or one forward, best of ``reps``."""
     best = float("inf")
     for _ in range(reps):
         t = time.perf_counter()
-        xr = x.detach().requires_grad_(True)
-        torch.autograd.grad(F.cross_entropy(model(xr), y, reduction="sum"), xr)
+        if backward:
+            xr = x.detach().requires_grad_(True)
+            torch.autograd.grad(F.cross_entropy(model(xr), y, reduction="sum"), xr)
+        else:
+            with torch.no_grad():
+                model(x)
         best = min(best, time.perf_counter() - t)
     return best
 
 
 def timed(fn, counter, repeats: int):
-    best, out, calls = float("inf"), None, 0
+    best, out, calls = float("inf"), None, 0.0
     for _ in range(repeats):
         counter.n = 0
         t = time.perf_counter()
@@ -67,6 +79,21 @@ def timed(fn, counter, repeats: int):
 
 #: The attacks whose x_adv must equal torchattacks' (no randomness, the same algorithm and conventions).
 EXACT = ("FGSM", "BIM", "PGD")
+#: Score- and decision-based attacks: their bare cost is a forward alone.
+NO_GRADIENT = ("Square", "HopSkipJump")
+#: The attacks run on ``--aa-n`` digits of the PGD-trained model.
+ROBUST = ("AutoAttack",)
+
+
+class _Float32(torch.nn.Module):
+    """ART's HopSkipJump hands the model float64 batches: cast them back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, v):
+        return self.m(v.float())
 
 
 def peers(model, x, y, args):
@@ -74,7 +101,7 @@ def peers(model, x, y, args):
     import foolbox as fb
     import torchattacks as ta
     from art.attacks.evasion import (AutoProjectedGradientDescent, BasicIterativeMethod, CarliniL2Method,
-                                     FastGradientMethod, ProjectedGradientDescent, SquareAttack)
+                                     FastGradientMethod, HopSkipJump, ProjectedGradientDescent, SquareAttack)
     from art.estimators.classification import PyTorchClassifier
 
     eps, bim_eps, alpha, steps = 0.3, args.bim_eps, 0.01, args.pgd_steps
@@ -92,6 +119,8 @@ def peers(model, x, y, args):
         return lambda: attack(fmodel, x, y, epsilons=e)[1]
 
     bim_steps = int(min(bim_eps * 255 + 4, 1.25 * bim_eps * 255))
+    art_hsj = PyTorchClassifier(_Float32(model), loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]),
+                                nb_classes=10, clip_values=(0.0, 1.0))
     ta_cw = ta.CW(model, c=1.0, kappa=0, steps=cw["steps"] * cw["binary_search_steps"], lr=cw["lr"])
     return {
         "FGSM": {
@@ -127,6 +156,11 @@ def peers(model, x, y, args):
             "ART": art(SquareAttack(art_clf, eps=eps, max_iter=args.square_queries, p_init=0.8, nb_restarts=1,
                                     batch_size=bs, verbose=False)),
         },
+        f"HopSkipJump L2 ({args.hsj_queries} queries)": {
+            "advgen": lambda: attacks.hop_skip_jump(model, x, y, queries=args.hsj_queries),
+            "ART (max_iter 5)": art(HopSkipJump(art_hsj, max_iter=5, max_eval=10_000, init_eval=100, batch_size=bs,
+                                                verbose=False)),
+        },
         "CW-L2": {
             "advgen": lambda: attacks.carlini_wagner_l2(model, x, y, **cw),
             "torchattacks (no search, c=1)": lambda: ta_cw(x, y),
@@ -139,6 +173,31 @@ def peers(model, x, y, args):
     }
 
 
+def autoattack_peers(model, x, y, args):
+    """The AutoAttack row: advgen, torchattacks (100-step stages and as shipped) and ART's closest ensemble."""
+    import torchattacks as ta
+    from art.attacks.evasion import AutoAttack, AutoProjectedGradientDescent, SquareAttack
+    from art.estimators.classification import PyTorchClassifier
+
+    from autoattack_vs_torchattacks import torchattacks_stages
+
+    eps, bs, steps, queries = 0.3, len(x), args.aa_steps, args.aa_queries
+    clf = PyTorchClassifier(model, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]), nb_classes=10,
+                            clip_values=(0.0, 1.0))
+    art_list = [AutoProjectedGradientDescent(clf, eps=eps, eps_step=2 * eps, max_iter=steps, nb_random_init=1,
+                                             batch_size=bs, loss_type=loss, verbose=False)
+                for loss in ("cross_entropy", "difference_logits_ratio")]
+    art_list.append(SquareAttack(clf, eps=eps, max_iter=queries, p_init=0.8, nb_restarts=1, batch_size=bs, verbose=False))
+    art_aa = AutoAttack(clf, eps=eps, attacks=art_list, batch_size=bs)
+    stages = ta.MultiAttack([a for _, a in torchattacks_stages(model, eps, steps, queries, 0)])
+    return {f"AutoAttack (standard, {steps} steps)": {
+        "advgen": lambda: attacks.autoattack(model, x, y, eps, n_iter=steps, queries=queries, progress=False).x_adv,
+        f"torchattacks ({steps}-step stages)": lambda: stages(x, y),
+        "torchattacks AutoAttack (as shipped: 10 steps)": lambda: ta.AutoAttack(model, eps=eps, seed=0)(x, y),
+        "ART (APGD-CE, APGD-DLR, Square)": lambda: torch.from_numpy(art_aa.generate(x.numpy(), y.numpy())),
+    }}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=256)
@@ -147,6 +206,10 @@ def main():
     p.add_argument("--pgd-steps", type=int, default=40)
     p.add_argument("--apgd-steps", type=int, default=100)
     p.add_argument("--square-queries", type=int, default=1000)
+    p.add_argument("--hsj-queries", type=int, default=800, help="HopSkipJump's budget (ART at max_iter 5: ~815)")
+    p.add_argument("--aa-n", type=int, default=32, help="digits of mnist-cnn-pgd for the AutoAttack row")
+    p.add_argument("--aa-steps", type=int, default=100, help="AutoAttack's gradient steps (the standard: 100)")
+    p.add_argument("--aa-queries", type=int, default=5000, help="AutoAttack's Square queries (the standard: 5000)")
     p.add_argument("--cw-steps", type=int, default=100)
     p.add_argument("--cw-search", type=int, default=5)
     p.add_argument("--cw-lr", type=float, default=0.1)
@@ -163,11 +226,15 @@ def main():
     ds = data.load("mnist")
     idx = torch.linspace(0, len(ds.x_test) - 1, args.n).round().long()
     x, y = ds.x_test[idx].contiguous(), ds.y_test[idx].contiguous()
-    counter = Counter(model, len(x))
     table = peers(model, x, y, args)
+    robust = zoo.load("mnist-cnn-pgd", progress=False).eval()
+    xr, yr = ds.test_spread(args.aa_n)
+    table.update(autoattack_peers(robust, xr, yr, args))
     if args.groups:
         table = {k: v for k, v in table.items() if any(k.startswith(g) for g in args.groups)}
     bare_model = zoo.load("mnist-cnn", progress=False).eval().requires_grad_(False)
+    bare_robust = zoo.load("mnist-cnn-pgd", progress=False).eval().requires_grad_(False)
+    counters = {id(model): Counter(model, len(x)), id(robust): Counter(robust, len(xr))}
     one = bare(bare_model, x, y, 5)
     print(f"torch {torch.__version__}, torchattacks {torchattacks.__version__}, ART {art.__version__}, "
           f"foolbox {foolbox.__version__}; {args.n} MNIST test digits, mnist-cnn, {torch.get_num_threads()} thread(s)")
@@ -176,33 +243,35 @@ def main():
 
     rows = []
     for attack, libs in table.items():
-        reps = 1 if attack.startswith("CW") else args.repeats
+        reps = 1 if attack.startswith(("CW", *ROBUST)) else args.repeats
+        m, xa, ya, bm = (robust, xr, yr, bare_robust) if attack.startswith(ROBUST) else (model, x, y, bare_model)
+        backward = not attack.startswith(NO_GRADIENT)
         results, step = {}, float("inf")
         for _ in range(reps):  # interleave libraries and the bare loop so load changes hit all alike
             for lib, fn in libs.items():
                 if lib == "ART" and attack.startswith("CW") and args.skip_art_cw:
                     continue
-                out, sec, calls = timed(fn, counter, 1)
+                out, sec, calls = timed(fn, counters[id(m)], 1)
                 prev = results.get(lib)
                 results[lib] = (out, min(sec, prev[1]) if prev else sec, calls)
-            k = results["advgen"][2]  # the bare cost: as many forward + backward passes as advgen made
+            k = min(50, max(1, round(results["advgen"][2])))  # a bare step: one forward (+ backward) of the batch
             t = time.perf_counter()
             for _ in range(k):
-                bare(bare_model, x, y, 1)
+                bare(bm, xa, ya, 1, backward)
             step = min(step, (time.perf_counter() - t) / k)
         ours, t_ours, calls = results["advgen"]
         with torch.no_grad():
-            pred = {lib: model(r[0]).argmax(1) for lib, r in results.items()}
-        clean_ok = model(x).argmax(1) == y
+            pred = {lib: m(r[0]).argmax(1) for lib, r in results.items()}
+            clean_ok = m(xa).argmax(1) == ya
         for lib, (out, sec, n_fwd) in results.items():
-            ok = (pred[lib] != y) & clean_ok
-            l2 = (out - x).flatten(1).norm(dim=1)[ok]
+            ok = (pred[lib] != ya) & clean_ok
+            l2 = (out - xa).flatten(1).norm(dim=1)[ok]
             exact = attack.startswith(EXACT)  # deterministic and the same algorithm: x_adv must agree
             diff = float((out - ours).abs().max()) if lib == "torchattacks" and exact else None
             rows.append([attack, lib, sec, t_ours / sec if lib != "advgen" else 1.0, sec / t_ours, n_fwd or None,
                          sec / (n_fwd * step) if n_fwd else float("nan"),
                          float(ok.sum()) / float(clean_ok.sum()), float(l2.mean()) if len(l2) else float("nan"), diff])
-    head = ["attack", "library", "seconds", "advgen/lib", "lib/advgen", "forwards", "time/bare", "success",
+    head = ["attack", "library", "seconds", "advgen/lib", "lib/advgen", "forwards (batches)", "time/bare", "success",
             "mean L2", "max|Δ| vs advgen"]
     fmt = lambda v: "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))  # noqa: E731
     cells = [head] + [[fmt(v) for v in r] for r in rows]
