@@ -63,3 +63,18 @@ def test_rand_version_averages_forwards_and_a_randomised_model_is_flagged(tiny_c
     r = attacks.autoattack(Noisy(), x, y, 0.05, version="rand", n_iter=3, progress=False)
     assert [s["attack"] for s in r.stages] == ["APGD-CE (EOT 20)", "APGD-DLR (EOT 20)"]
     assert any("randomised model" in w for w in r.warnings)
+
+
+def test_l2_runs_every_stage_square_included_inside_the_ball(tiny_cnn, images):
+    import pytest
+
+    x, _ = images
+    y = attacks.base.predict(tiny_cnn, x).argmax(1)
+    r = attacks.autoattack(tiny_cnn, x, y, 0.5, norm="2", n_iter=10, queries=30, progress=False)
+    assert [s["attack"] for s in r.stages] == ["APGD-CE", "APGD-T", "FAB-T", "Square"]
+    assert float((r.x_adv - x).flatten(1).norm(dim=1).max()) <= 0.5 + 1e-5
+    attacks.autoattack(tiny_cnn, x, y, 2.0, norm="2", n_iter=2, queries=2, progress=False)  # an L2 ε may exceed 1
+    with pytest.raises(ValueError, match="eps must be in"):
+        attacks.autoattack(tiny_cnn, x, y, 1.5, n_iter=2, queries=2, progress=False)
+    with pytest.raises(ValueError, match="eps must be in"):
+        attacks.autoattack(tiny_cnn, x, y, 13.0, norm="2", n_iter=2, queries=2, progress=False)  # > √144

@@ -34,9 +34,59 @@ def test_breaks_the_plain_zoo_cnn(zoo_model, mnist):
     assert float(used.float().median()) < 100
 
 
+def test_meta_gaussian_is_the_papers_bump():
+    import torch
+
+    from advgen.attacks.square import meta_gaussian
+
+    g = torch.Generator().manual_seed(0)
+    for s in (3, 5, 8):
+        d = meta_gaussian(s, g)
+        assert d.shape == (s, s) and abs(float(d.norm()) - 1) < 1e-6
+        rows = bool((d[: s // 2] >= 0).all()) and bool((d[s // 2:] <= 0).all())
+        cols = bool((d[:, : s // 2] >= 0).all()) and bool((d[:, s // 2:] <= 0).all())
+        assert rows or cols  # one half positive, the other negative (transposed half the time)
+    d = meta_gaussian(5, torch.Generator().manual_seed(1))
+    d = d if bool((d[: 2] >= 0).all()) else d.T
+    assert float(d[1, 2]) > float(d[1, 0]) > 0  # the weights fall off from the centre of each half
+
+
+def test_l2_uses_the_whole_budget_counts_queries_and_breaks_the_zoo_cnn(zoo_model, mnist, counted):
+    import torch
+
+    m = zoo_model("mnist-cnn")
+    x, y = mnist.test_spread(32)
+    c = counted(m)
+    c.images = 0
+    adv, used = attacks.square(c, x, y, 3.0, norm="2", queries=1000, return_queries=True, seed=0)
+    assert int(used.sum()) == c.images - 1
+    norms = (adv - x).flatten(1).norm(dim=1)
+    assert float(norms.max()) <= 3.0 + 1e-4 and float(norms.median()) > 2.5  # clipping to [0, 1] only shrinks it
+    broken = attacks.base.predict(m, adv).argmax(1) != y
+    assert broken.float().mean() >= 0.75
+    assert torch.equal(adv, attacks.square(m, x, y, 3.0, norm="2", queries=1000, seed=0))  # seeded
+
+
+def test_l2_against_torchattacks_square(zoo_model, mnist):
+    torchattacks = pytest.importorskip("torchattacks")
+    import torch
+
+    m = zoo_model("mnist-cnn")
+    x, y = mnist.test_spread(64)
+    ours = theirs = 0
+    for seed in range(3):  # success varies by a few images a seed: compare the sums over three
+        ours += int((attacks.base.predict(m, attacks.square(m, x, y, 2.0, norm="2", queries=500, seed=seed))
+                     .argmax(1) != y).sum())
+        ta = torchattacks.Square(m, norm="L2", eps=2.0, n_queries=500, n_restarts=1, seed=seed)
+        ta.ndims = x.dim() - 1
+        torch.manual_seed(seed)
+        theirs += int((attacks.base.predict(m, ta.attack_single_run(x, y)[1]).argmax(1) != y).sum())
+    assert ours >= theirs - 3
+
+
 def test_bad_arguments(tiny_cnn, images, capsys):
     x, y = images
-    for kw, word in ((dict(queries=0), "queries"), (dict(p_init=2.0), "p_init"), (dict(norm="2"), "norm"),
+    for kw, word in ((dict(queries=0), "queries"), (dict(p_init=2.0), "p_init"), (dict(norm="1"), "norm"),
                      (dict(eps=0), "eps")):
         with pytest.raises(ValueError, match=word):
             attacks.square(tiny_cnn, x, y, **{"eps": 0.1, **kw})

@@ -6,8 +6,7 @@ images still classified correctly, so that the robust accuracy it reports is the
     plus:      APGD-CE, APGD-DLR (5 restarts each) → FAB (5 restarts) → Square → APGD-T → FAB-T
     rand:      APGD-CE → APGD-DLR, each step averaging 20 forwards (EOT, for randomised defenses)
 
-with 100 iterations per gradient attack. A stage that cannot run (Square under L2) is reported as
-skipped, never silently dropped. Beside the staged table the run raises AutoAttack's
+with 100 iterations per gradient attack, under L∞ or L2 (Square's L2 version under L2). Beside the staged table the run raises AutoAttack's
 warnings (its ``checks.py``): a randomised model (two forwards differ), probabilities in place of
 logits, zero gradients on many images, fewer than 4 classes (targeted DLR needs 4), and Square
 breaking images the gradient attacks did not (a sign of gradient masking).
@@ -45,9 +44,7 @@ class AutoAttackResult:
 
     def table(self) -> str:
         rows = [("stage", "robust acc", "broken here", "seconds")] + [
-            (s["attack"], f"skipped: {s['skipped']}" if s.get("skipped") else f"{s['robust_accuracy']:.2%}",
-             "" if s.get("skipped") else str(s["broken"]), "" if s.get("skipped") else f"{s['seconds']:.1f}")
-            for s in self.stages]
+            (s["attack"], f"{s['robust_accuracy']:.2%}", str(s["broken"]), f"{s['seconds']:.1f}") for s in self.stages]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                  for r in rows]
@@ -60,8 +57,7 @@ def _stages(version: str, norm: str, n_iter: int, queries: int, n_classes: int):
     t = ("APGD-T", lambda m, x, y, eps, seed: apgd_targeted(m, x, y, eps, norm=norm, n_iter=n_iter, seed=seed,
                                                              loss=t_loss, n_target_classes=min(9, n_classes - 1)))
     fab_t = ("FAB-T", _fab(norm, n_iter, True, n_classes))
-    sq = ("Square", None if norm != "inf" else
-          lambda m, x, y, eps, seed: square(m, x, y, eps, queries=queries, seed=seed))
+    sq = ("Square", lambda m, x, y, eps, seed: square(m, x, y, eps, norm=norm, queries=queries, seed=seed))
     if version == "standard":
         return [ce, t, fab_t, sq]
     if version == "rand":
@@ -96,7 +92,7 @@ def _warnings(model, x, y, stages) -> list[str]:
     zero = float((g.flatten(1).abs().amax(1) == 0).float().mean())
     if zero > 0.5:
         out.append(f"zero gradients on {zero:.0%} of the images: a sign of gradient masking")
-    sq = [s for s in stages if s["attack"] == "Square" and not s.get("skipped")]
+    sq = [s for s in stages if s["attack"] == "Square"]
     if sq and sq[0]["broken"] > 0:
         out.append(f"Square (no gradients) broke {sq[0]['broken']} images the gradient attacks did not: "
                    "a sign of gradient masking")
@@ -110,7 +106,7 @@ def autoattack(model, x: torch.Tensor, y, eps: float = 0.3, *, norm="inf", versi
 
     Args:
         model: the classifier (left as found); x: images inside ``bounds``; y: true labels.
-        eps: radius in (0, 1] of the input range.  norm: ``"inf"`` or ``"2"`` (Square is L∞ only).
+        eps: radius > 0, at most the input range under L∞ (range·√d under L2).  norm: ``"inf"`` or ``"2"``.
         version: ``"standard"``, ``"plus"`` or ``"rand"`` (EOT over 20 forwards, for randomised models).  n_iter: steps of each gradient attack (100 in the paper).
         queries: Square's budget per image (5,000).  seed: every random start.
         progress: print one line per stage.
@@ -118,26 +114,23 @@ def autoattack(model, x: torch.Tensor, y, eps: float = 0.3, *, norm="inf", versi
     model = models.classifier(model, output=output, bounds=bounds)
     _checks.images(x, bounds=model.bounds)
     eps = base.check_positive(eps, "eps")
-    if eps > model.bounds[1] - model.bounds[0]:
-        raise ValueError(f"eps must be in (0, {model.bounds[1] - model.bounds[0]:g}] (the input range), got {eps}")
-    _checks.choice(version, "version", VERSIONS)
     norm = base.check_norm(norm)
+    widest = (model.bounds[1] - model.bounds[0]) * (1 if norm == "inf" else x[0].numel() ** 0.5)
+    if eps > widest:
+        raise ValueError(f"eps must be in (0, {widest:g}] (the largest L{'∞' if norm == 'inf' else '2'} distance in "
+                         f"the input range), got {eps}")
+    _checks.choice(version, "version", VERSIONS)
     _checks.positive_int(n_iter, "n_iter")
     _checks.positive_int(queries, "queries")
     _checks.seed(seed, "seed")
     progress = _checks.flag(progress, "progress")
-    y = _checks.labels(y, len(x), base.num_classes(model, x), "y").to(x.device)
+    k = base.num_classes(model, x)
+    y = _checks.labels(y, len(x), k, "y").to(x.device)
     adv = x.clone()
     robust = base.predict(model, x).argmax(1) == y
     clean = float(robust.float().mean())
     stages = []
-    for name, run in _stages(version, norm, n_iter, queries, base.num_classes(model, x)):
-        if run is None:
-            why = "L∞ only"
-            stages.append({"attack": name, "skipped": why, "robust_accuracy": float(robust.float().mean())})
-            if progress:
-                print(f"autoattack: {name} skipped ({why})")
-            continue
+    for name, run in _stages(version, norm, n_iter, queries, k):
         idx = robust.nonzero()[:, 0]
         start = time.perf_counter()
         broken_here = 0

@@ -68,9 +68,9 @@ def _kwargs(args) -> dict:
             raise ValueError("hsj takes --queries and --norm (untargeted; not --steps, --loss or --targeted)")
         kw.update(norm=args.norm, seed=args.seed)
     if m == "square":
-        if args.steps is not None or args.norm != "inf" or args.loss is not None:
-            raise ValueError("square takes --queries (not --steps or --loss) and the L∞ ball only")
-        kw["seed"] = args.seed
+        if args.steps is not None or args.loss is not None:
+            raise ValueError("square takes --queries and --norm (not --steps or --loss)")
+        kw.update(norm=args.norm, seed=args.seed)
     if m in ("cw", "lbfgs") and args.c is not None:
         kw["c"] = args.c
     if m == "cw":

@@ -31,8 +31,8 @@ def evaluate(args) -> int:
         _checks.positive_int(v, name)
     if args.n is not None:
         _checks.positive_int(args.n, "--n")
-    if not 0 < args.eps <= 1:
-        raise ValueError(f"--eps must be in (0, 1], got {args.eps}")
+    if not args.eps > 0 or (args.norm == "inf" and args.eps > 1):
+        raise ValueError(f"--eps must be in (0, 1] under L∞ (> 0 under L2), got {args.eps}")
     model, ds = load_model(args)
     x, y = ds.test_spread(min(1000, len(ds.x_test)) if args.n is None else args.n, "--n")
     print(f"AutoAttack ({args.version}, L{'∞' if args.norm == 'inf' else '2'} eps={args.eps:g}) on {args.model}, "
