@@ -91,6 +91,41 @@ def _dtype(model: nn.Module) -> torch.dtype | None:
     return None
 
 
+class BlackBox(nn.Module):
+    """A function of a batch of images seen as a module, for the score- and decision-based attacks
+    (never differentiated: it runs under ``torch.no_grad``). ``fn(x)`` returns N×K scores, or, when
+    ``num_classes`` is given, may return N integer labels (a labels-only oracle), which become one-hot
+    scores over ``num_classes`` classes."""
+
+    def __init__(self, fn: Callable, num_classes: int | None = None, name: str = "model"):
+        super().__init__()
+        self.fn = _checks.function(fn, name, "a torch.nn.Module or a function of images returning scores")
+        self.num_classes = None if num_classes is None else _checks.positive_int(num_classes, "num_classes")
+        self.name = name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            out = self.fn(x)
+        if not isinstance(out, torch.Tensor):
+            try:
+                out = torch.as_tensor(out)
+            except (TypeError, ValueError, RuntimeError):
+                raise TypeError(f"{self.name} must return a tensor, got {type(out).__name__}") from None
+        if out.dim() == 1 and not out.is_floating_point() and self.num_classes is not None:
+            if len(out) != len(x) or bool((out < 0).any()) or bool((out >= self.num_classes).any()):
+                raise ValueError(f"{self.name} must return one label in [0, {self.num_classes}) per image "
+                                 f"({len(x)}), got {tuple(out.shape)} with values {out.min()}..{out.max()}")
+            return nn.functional.one_hot(out.long(), self.num_classes).to(x.dtype)
+        return out
+
+
+def black_box(model, num_classes: int | None = None, name: str = "model") -> nn.Module:
+    """``model`` if it is a module; a plain function of images wrapped as a :class:`BlackBox`."""
+    if isinstance(model, nn.Module):
+        return model
+    return BlackBox(model, num_classes, name)
+
+
 class Classifier(nn.Module):
     """A user's model seen as N×K logits, with its loss and input bounds (see the module docstring)."""
 
@@ -110,6 +145,10 @@ class Classifier(nn.Module):
         if self.dtype is not None and x.is_floating_point() and x.dtype != self.dtype:
             x = x.to(self.dtype)
         z = logits_of(self.model(x), self.output)
+        if isinstance(z, torch.Tensor) and not (z.is_floating_point() or z.is_complex()):
+            raise TypeError(f"the model must return class scores (floating point), got {z.dtype} of shape "
+                            f"{tuple(z.shape)}: labels? A labels-only oracle suits hop_skip_jump(..., num_classes=K) "
+                            "and attacks.Oracle, not a score- or gradient-based attack")
         if z.dim() == 1 and len(z) == len(x):
             z = z[:, None]  # one logit per image, returned flat
         if z.dim() != 2 or z.shape[0] != x.shape[0]:

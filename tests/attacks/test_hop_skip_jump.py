@@ -77,3 +77,16 @@ def test_bad_arguments(tiny_cnn, images):
         with pytest.raises(ValueError, match=word):
             attacks.hop_skip_jump(tiny_cnn, x, y, **kw)
     assert cli.main(["attack", "--method", "hsj", "--steps", "3", "--n", "3"]) == 2
+
+
+def test_a_labels_only_oracle_with_num_classes_gives_the_same_attack(zoo_model, mnist):
+    m = zoo_model("mnist-cnn")
+    x, y = mnist.test_spread(4)
+    oracle = attacks.Oracle(m)
+    adv, used = attacks.hop_skip_jump(oracle, x, y, queries=200, num_classes=10, return_queries=True)
+    assert torch.equal(adv, attacks.hop_skip_jump(m, x, y, queries=200))
+    assert oracle.queries == int(used.sum()) + 1  # + prepare's one-image class-count probe
+    with pytest.raises(TypeError, match="labels"):
+        attacks.hop_skip_jump(attacks.Oracle(m), x, y, queries=200)
+    with pytest.raises(ValueError, match=r"label in \[0, 5\)"):
+        attacks.hop_skip_jump(attacks.Oracle(m), x, y % 5, queries=200, num_classes=5)

@@ -112,3 +112,14 @@ def test_against_torchattacks_square_at_the_same_budget(zoo_model, mnist):
     both = ours & theirs
     assert int(both.sum()) >= 8
     assert float(used[both].float().median()) <= float(their_used[both].float().median())
+
+
+def test_a_scores_function_is_an_oracle_and_a_labels_one_is_refused(zoo_model, mnist):
+    import torch
+
+    m = zoo_model("mnist-cnn")
+    x, y = mnist.test_spread(8)
+    assert torch.equal(attacks.square(lambda v: m(v), x, y, 0.3, queries=40),
+                       attacks.square(m, x, y, 0.3, queries=40))
+    with pytest.raises(TypeError, match="labels"):
+        attacks.square(lambda v: m(v).argmax(1), x, y, 0.3, queries=40)

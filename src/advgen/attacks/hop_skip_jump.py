@@ -97,11 +97,13 @@ def _direction(budget, xb, idx, delta, evals, norm, gen, lo, hi):
 def hop_skip_jump(model, x: torch.Tensor, y=None, *, norm="2", queries: int = 1000, targeted: bool = False,
                   x_init: torch.Tensor | None = None, gamma: float = 1.0, init_evals: int = 100,
                   max_evals: int = 10_000, seed: base.Seed = 0, bounds=None, output=None,
-                  return_queries: bool = False, batch_size: int | None = None):
+                  return_queries: bool = False, batch_size: int | None = None, num_classes: int | None = None):
     """Decision-based HopSkipJump with at most ``queries`` label queries per image.
 
     Args:
-        model: the classifier, seen only through its predicted labels (never differentiated).
+        model: the classifier, seen only through its predicted labels (never differentiated): a module, a
+            function of images returning N×K scores, or, with ``num_classes``, one returning N integer labels
+            (e.g. an :class:`advgen.attacks.Oracle`).
         x: images inside ``bounds``; y: true labels, or targets with ``targeted=True`` (then ``x_init``,
             images already classified as the targets, is needed).
         norm: ``"2"`` or ``"inf"``.  queries: budget per image (the start and every search included).
@@ -109,6 +111,7 @@ def hop_skip_jump(model, x: torch.Tensor, y=None, *, norm="2", queries: int = 10
         seed: int or generator of the random start and directions.
         return_queries: also return the queries each image used.
         batch_size: accepted for the common signature; the oracle answers in chunks of 512.
+        num_classes: the number of classes of a labels-only ``model`` (not needed for scores).
     Images the start cannot make adversarial (nor already misclassified) come back unchanged.
     """
     norm = base.check_norm(norm, NORMS)
@@ -117,7 +120,7 @@ def hop_skip_jump(model, x: torch.Tensor, y=None, *, norm="2", queries: int = 10
     max_evals = _checks.positive_int(max_evals, "max_evals")
     gamma = base.check_positive(gamma, "gamma")
     return_queries = _checks.flag(return_queries, "return_queries")
-    model = models.classifier(model, output=output, bounds=bounds)
+    model = models.classifier(models.black_box(model, num_classes), output=output, bounds=bounds)
     model, x, y = base.prepare(model, x, y, targeted)
     if targeted and x_init is None:
         raise ValueError("x_init must hold images classified as the targets when targeted=True")

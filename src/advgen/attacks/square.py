@@ -29,7 +29,7 @@ import math
 
 import torch
 
-from .. import _checks, losses
+from .. import _checks, losses, models
 from . import base
 
 #: The paper's schedule: at fractions of a 10,000-iteration run, p_init is divided by 2, 4, …, 512.
@@ -83,7 +83,8 @@ def square(model, x: torch.Tensor, y=None, eps: float = 0.3, *, queries: int = 5
     """Square Attack (L∞ or L2) with at most ``queries`` score queries per image.
 
     Args:
-        model: the classifier, seen only through its scores (never differentiated).
+        model: the classifier, seen only through its scores (never differentiated): a module, or any
+            function of a batch of images returning N×K scores (a labels-only one is refused).
         x: images inside ``bounds``; y: true labels, or targets with ``targeted=True``.
         eps: radius > 0 of the ``norm`` ball (``"inf"`` or ``"2"``).  queries: budget per image ≥ 1 (AutoAttack: 5,000).
         p_init: initial fraction of pixels in a square (the paper: 0.8 on MNIST and CIFAR-10 under AutoAttack).
@@ -98,7 +99,7 @@ def square(model, x: torch.Tensor, y=None, eps: float = 0.3, *, queries: int = 5
         raise ValueError(f"p_init must be a fraction in (0, 1], got {p_init}")
     norm = base.check_norm(norm, ("inf", "2"))
     return_queries = _checks.flag(return_queries, "return_queries")
-    model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, bounds=bounds)
+    model, x, y = base.prepare(models.black_box(model), x, y, targeted, batch_size, output=output, bounds=bounds)
     gen = base.own_generator(seed)
     lo, hi = model.bounds
     oracle = ScoreOracle(model)
