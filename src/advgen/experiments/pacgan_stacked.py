@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 
 from .. import data, gan, metrics, nets, plot
+from . import verdicts
 from .registry import experiment
 
 EVAL_SEED = 2018  # a fixed latent set for every evaluation
@@ -215,7 +216,8 @@ def pacgan_stacked_mnist(ctx):
         gain = out["pacdcgan2_modes"] - out["dcgan_modes"]
         ctx.claim("packing (PacDCGAN2) captures more modes than DCGAN with the same nets and budget", gain,
                   "DCGAN 99.0 vs PacDCGAN2 1000.0 modes (ALI 16.0, Unrolled GAN 48.7, VEEGAN 150.0)",
-                  SOURCE + ", Table 2", holds=gain > 0 if _judged(ctx) else None)
+                  SOURCE + ", Table 2", **verdicts.mode_comparison(
+                      gain, 1000, {label(m): out[f"{label(m).lower()}_modes"] for m in variants}, _judged(ctx)))
     return out
 
 
@@ -254,10 +256,11 @@ def pacgan_dsize(ctx):
             ctx.claim(f"{label(m)} with D = {size} G captures about {paper[col]} modes", ours,
                       f"{paper[col]} modes (Table 3)", SOURCE + ", Table 3",
                       holds=abs(ours - paper[col]) <= 0.15 * 1000 if _judged(ctx) else None)
-        best = max(out[f"{label(m).lower()}{sfx}_modes"] for m in variants if m > 1)
-        ctx.claim(f"with D = {size} G, packing captures more modes than DCGAN", best - out[f"dcgan{sfx}_modes"],
+        runs = {label(m): out[f"{label(m).lower()}{sfx}_modes"] for m in variants}
+        gain = max(v for m, v in zip(variants, runs.values()) if m > 1) - runs["DCGAN"]
+        ctx.claim(f"with D = {size} G, packing captures more modes than DCGAN", gain,
                   f"DCGAN {PAPER_TABLE3[1][col]} vs PacDCGAN4 {PAPER_TABLE3[4][col]} modes", SOURCE + ", Table 3",
-                  holds=best > out[f"dcgan{sfx}_modes"] if _judged(ctx) else None)
+                  **verdicts.mode_comparison(gain, 1000, runs, _judged(ctx)))
     return out
 
 
@@ -287,7 +290,9 @@ def pacgan_minibatch(ctx):
         ctx.claim(f"PacDCGAN{m} beats DCGAN with a {m}× minibatch (the same real and generated images per step)",
                   pac.modes - big.modes,
                   "the lecture's check: PacGAN's gain is not explained by the number of samples; Table 2 setting",
-                  SOURCE + ", Table 2 setting", holds=pac.modes > big.modes if _judged(ctx) else None)
+                  SOURCE + ", Table 2 setting", **verdicts.mode_comparison(
+                      pac.modes - big.modes, 1000, {f"DCGAN {m}× minibatch": big.modes, f"PacDCGAN{m}": pac.modes},
+                      _judged(ctx)))
     ctx.table(f"Images per D step, seed {ctx.seed}, {s.steps:,} steps, {s.eval_samples:,} samples",
               ["model", "D inputs per step", "real images per step", "modes", "KL", "train s"], rows)
     return out

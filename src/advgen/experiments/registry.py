@@ -139,10 +139,18 @@ class Context:
         if self.save_figures:
             self.tables.append({"title": title, "columns": list(columns), "rows": [list(r) for r in rows]})
 
-    def claim(self, claim: str, ours: float, paper: str, source: str, holds: bool | None = None) -> None:
-        """A lecture claim: our number beside the published one (as text), its source, and whether it holds."""
-        self.claims.append({"claim": claim, "ours": ours, "paper": paper, "source": source,
-                            "holds": None if holds is None else bool(holds)})
+    def claim(self, claim: str, ours: float, paper: str, source: str, holds: bool | None = None, *,
+              margin: str | None = None, flags: list[str] | None = None) -> None:
+        """A lecture claim: our number beside the published one (as text), its source, and whether it holds.
+
+        ``margin``: the margin a comparison had to clear (:mod:`advgen.experiments.verdicts`), shown with a
+        "no verdict" when ``holds`` is None. ``flags``: words shown after the verdict (e.g. "collapsed")."""
+        c = {"claim": claim, "ours": ours, "paper": paper, "source": source, "holds": None if holds is None else bool(holds)}
+        if margin:
+            c["margin"] = str(margin)
+        if flags:
+            c["flags"] = [str(f) for f in flags]
+        self.claims.append(c)
 
 
 def versions() -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import _checks, io
 from ..experiments import SECTIONS, registry
-from .format import SMOKE_NOTE, SMOKE_VERDICT, is_smoke, number
+from .format import SMOKE_NOTE, SMOKE_VERDICT, is_smoke, number, verdict
 
 
 def _local(path: str) -> bool:
@@ -35,7 +35,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.9em;display:block;overfl
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
 img{max-width:100%;height:auto;border:1px solid #eee}figure{margin:.6em 0}figcaption{font-size:.85em;color:#555}
 code{background:#f5f5f5;padding:.1em .3em;border-radius:3px;word-break:break-all}
-.ok{color:#1a7f37}.bad{color:#cf222e}.smoke{color:#666}
+.ok{color:#1a7f37}.bad{color:#cf222e}.smoke{color:#666}.none{color:#9a6700}
 .smoke-note{background:#fff8c5;border:1px solid #d4a72c;padding:.5em .8em}.meta{color:#666;font-size:.85em}
 .exp{border:1px solid #e5e5e5;border-radius:6px;padding:.6em 1em;margin:1em 0}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8em;background:#fff5f5;padding:.5em}
@@ -69,7 +69,8 @@ def _table(columns, rows) -> str:
 def _holds(r: dict, c: dict) -> str:
     if is_smoke(r):
         return f'<span class="smoke" title="{escape(SMOKE_NOTE, quote=True)}">{escape(SMOKE_VERDICT)}</span>'
-    return {True: '<span class="ok">yes</span>', False: '<span class="bad">no</span>'}.get(c.get("holds"), "—")
+    css = {True: "ok", False: "bad"}.get(c.get("holds"), "none")
+    return f'<span class="{css}">{escape(verdict(c))}</span>'
 
 
 def load_results(out: str | Path) -> list[dict]:

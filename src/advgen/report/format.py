@@ -1,7 +1,9 @@
 """How the report and its Markdown print numbers and verdicts, in one place.
 
 A run at the ``smoke`` budget is a wiring check, not a result: its claims' verdicts are withheld
-(shown as "—") and every page that shows them says so (:data:`SMOKE_NOTE`).
+(shown as "—") and every page that shows them says so (:data:`SMOKE_NOTE`). A comparison claim
+judged with a margin (:mod:`advgen.experiments.verdicts`) that its difference does not clear reads
+"no verdict"; a claim's flags (e.g. "collapsed") follow its verdict.
 """
 from __future__ import annotations
 
@@ -36,4 +38,19 @@ def number(v) -> str:
     return f"{v:.3g}" if abs(v) >= 0.001 else f"{v:.6f}".rstrip("0")
 
 
-__all__ = ["SMOKE_NOTE", "SMOKE_VERDICT", "is_smoke", "number"]
+#: The verdict cell of a comparison whose difference stays within its stated margin.
+NO_VERDICT = "no verdict"
+
+
+def verdict(claim: dict) -> str:
+    """A claim's verdict as words: "yes", "no", "no verdict (margin …)" or "—", then its flags."""
+    holds = claim.get("holds")
+    if holds is None:
+        text = f"{NO_VERDICT} ({claim['margin']})" if claim.get("margin") else "—"
+    else:
+        text = "yes" if holds else "no"
+    flags = claim.get("flags") or []
+    return text + "".join(f"; {f}" for f in flags)
+
+
+__all__ = ["NO_VERDICT", "SMOKE_NOTE", "SMOKE_VERDICT", "is_smoke", "number", "verdict"]

@@ -6,7 +6,7 @@ opens with :data:`~advgen.report.format.SMOKE_NOTE` and withholds the verdicts.
 """
 from __future__ import annotations
 
-from .format import SMOKE_NOTE, SMOKE_VERDICT, is_smoke, number
+from .format import SMOKE_NOTE, SMOKE_VERDICT, is_smoke, number, verdict
 
 
 def _cell(v) -> str:
@@ -22,7 +22,6 @@ def _cell(v) -> str:
 
 def claims_table(results: list[dict]) -> str:
     """Markdown: every claim of ``results`` (as loaded by :func:`advgen.report.load_results`), in their order."""
-    holds = {True: "yes", False: "**no**", None: "—"}
     smoke = [r for r in results if is_smoke(r)]
     lines = [f"**{SMOKE_NOTE.capitalize()}**: {len(smoke)} of {len(results)} experiments ran at the smoke budget; "
              f"their verdicts are withheld ({SMOKE_VERDICT}).", ""] if smoke else []
@@ -33,8 +32,12 @@ def claims_table(results: list[dict]) -> str:
             lines.append(f"| `{_cell(r.get('name'))}` | failed: {_cell(r.get('error'))} | | | **no** | {minutes} |")
         for c in r.get("claims", []):
             lines.append(f"| `{_cell(r['name'])}` | {_cell(c['claim'])} | {_cell(c['ours'])} | {_cell(c['paper'])} "
-                         f"| {SMOKE_VERDICT if is_smoke(r) else holds[c.get('holds')]} | {minutes} |")
+                         f"| {SMOKE_VERDICT if is_smoke(r) else _bold_no(verdict(c))} | {minutes} |")
     return "\n".join(lines) + "\n"
+
+
+def _bold_no(text: str) -> str:
+    return "**no**" + text[2:] if text.startswith("no") and not text.startswith("no verdict") else text
 
 
 __all__ = ["claims_table"]
