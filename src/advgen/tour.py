@@ -40,9 +40,11 @@ class TourConfig:
     device: str = "cpu"
     jobs: int = 1
     threads: int = 1
+    seeds: int = 1  # the training-dynamics experiments run seeds seed, seed + 1, …, seed + seeds − 1
 
     def __post_init__(self):
         _checks.choice(self.budget, "budget", registry.BUDGETS)
+        _checks.positive_int(self.seeds, "seeds")
         _checks.positive_int(self.jobs, "jobs")
         _checks.positive_int(self.threads, "threads")
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -67,16 +69,23 @@ def names(only=()) -> list[str]:
     return [n for n in everything if n in set(only)]
 
 
-def cached(out, name: str, budget: str, seed: int) -> bool:
-    """Whether ``OUT/NAME/result.json`` holds a successful run at ``budget`` whose first seed is ``seed``,
-    made by the experiment's current source (a multi-seed ``advgen run --seeds N`` result counts too)."""
+def seeds_of(cfg: TourConfig, name: str) -> list[int]:
+    """The seeds a tour runs ``name`` with: ``cfg.seeds`` of them for a training-dynamics experiment."""
+    return list(range(cfg.seed, cfg.seed + (cfg.seeds if experiments.get(name).dynamics else 1)))
+
+
+def cached(out, name: str, budget: str, seed: int, n_seeds: int = 1) -> bool:
+    """Whether ``OUT/NAME/result.json`` holds a successful run at ``budget`` whose first ``n_seeds`` seeds
+    are ``seed``, ``seed + 1``, …, made by the experiment's current source (a result over more seeds, as
+    ``advgen run --seeds N`` writes, counts too)."""
     try:
         r = json.loads(experiments.result_path(out, name).read_text())
     except (OSError, json.JSONDecodeError):
         return False
     seeds = r.get("seeds") or [None]
     same_source = r.get("source_sha256") in (None, registry.source_sha256(experiments.get(name)))
-    return r.get("status") == "ok" and r.get("budget") == budget and seeds[0] == seed and same_source
+    wanted = list(range(seed, seed + n_seeds))
+    return r.get("status") == "ok" and r.get("budget") == budget and seeds[:n_seeds] == wanted and same_source
 
 
 def _expected_seconds(out, name: str) -> float:
@@ -166,7 +175,7 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="advgen-tour-parent-watch").start()
 
 
-def _work(name: str, budget: str, seed: int, out: str, device: str, progress: bool,
+def _work(name: str, budget: str, seeds: list[int], out: str, device: str, progress: bool,
           module: str | None = None) -> dict:
     if _STARTED is not None:
         _STARTED.put(name)
@@ -174,7 +183,7 @@ def _work(name: str, budget: str, seed: int, out: str, device: str, progress: bo
         import importlib
 
         importlib.import_module(module)
-    r = experiments.run(name, budget=budget, seeds=[seed], out=out, device=device, progress=progress, tour=True)
+    r = experiments.run(name, budget=budget, seeds=seeds, out=out, device=device, progress=progress, tour=True)
     return {k: r.get(k) for k in ("name", "status", "error", "seconds", "metrics")}
 
 
@@ -200,7 +209,7 @@ def run(cfg: TourConfig, *, progress: bool = True, echo=print) -> TourResult:
     res = TourResult()
     todo = []
     for n in todo_all:
-        (todo.append if cfg.force or not cached(out, n, cfg.budget, cfg.seed) else res.cached.append)(n)
+        (todo.append if cfg.force or not cached(out, n, cfg.budget, cfg.seed, len(seeds_of(cfg, n))) else res.cached.append)(n)
     pending = set(todo)
     index = report.build(out, pending=sorted(pending))
     echo(f"report: {index.resolve()} (rewritten after every experiment)")
@@ -221,7 +230,7 @@ def run(cfg: TourConfig, *, progress: bool = True, echo=print) -> TourResult:
         if cfg.jobs == 1 or len(todo) <= 1:
             for n in todo:
                 bar.set_postfix_str(n)
-                done(_work(n, cfg.budget, cfg.seed, str(out), cfg.device, progress))
+                done(_work(n, cfg.budget, seeds_of(cfg, n), str(out), cfg.device, progress))
         else:  # longest first (by the last run's time, or the experiment's estimate), so the jobs end together
             _parallel(sorted(todo, key=lambda n: -_expected_seconds(out, n)), cfg, progress, bar, done)
     finally:
@@ -241,7 +250,7 @@ def _parallel(todo: list[str], cfg: TourConfig, progress: bool, bar, done) -> No
                                       initargs=(slots, started_q, cfg.threads))
         broken, in_flight, death = False, [], ""
         try:
-            futures = {pool.submit(_work, n, cfg.budget, cfg.seed, str(cfg.out), cfg.device, progress,
+            futures = {pool.submit(_work, n, cfg.budget, seeds_of(cfg, n), str(cfg.out), cfg.device, progress,
                                    experiments.get(n).fn.__module__): n for n in queue}
             running = set(futures)
             while running:

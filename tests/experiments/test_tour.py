@@ -186,3 +186,19 @@ def test_first_tour_starts_the_long_experiments_first(tmp_path):
     (tmp_path / "defenses").mkdir()
     (tmp_path / "defenses" / "result.json").write_text(json.dumps({"seconds": 5.0}))
     assert tour._expected_seconds(tmp_path, "defenses") == 5.0  # a measured time wins over the estimate
+
+
+def test_seeds_run_the_dynamics_experiments_over_k_seeds_and_count_the_verdicts(tmp_path, fakes):
+    from advgen.report.format import verdict
+
+    cfg = tour.TourConfig(budget="smoke", out=tmp_path, only=("fake-dynamics", "fake-explain"), jobs=1, seeds=3)
+    assert tour.seeds_of(cfg, "fake-dynamics") == [0, 1, 2] and tour.seeds_of(cfg, "fake-explain") == [0]
+    tour.run(cfg, progress=False, echo=lambda *_: None)
+    r = json.loads((tmp_path / "fake-dynamics" / "result.json").read_text())
+    assert r["seeds"] == [0, 1, 2] and json.loads((tmp_path / "fake-explain" / "result.json").read_text())["seeds"] == [0]
+    c = r["claims"][0]
+    assert (c["seeds_held"], c["seeds_judged"]) == (2, 3) and verdict(c) == "yes; holds in 2 of 3 seeds"
+    assert tour.cached(tmp_path, "fake-dynamics", "smoke", 0, 3) and not tour.cached(tmp_path, "fake-dynamics", "smoke", 0, 4)
+    assert tour.cached(tmp_path, "fake-dynamics", "smoke", 0)  # a 3-seed result serves a 1-seed tour
+    with pytest.raises(ValueError, match="seeds"):
+        tour.TourConfig(seeds=0)

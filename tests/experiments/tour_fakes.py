@@ -17,7 +17,7 @@ from advgen import io  # noqa: E402
 from advgen.experiments import experiment  # noqa: E402
 from advgen.experiments.which_is_real import PAIRS_FILE, png_data_uri  # noqa: E402
 
-NAMES = ("fake-explain", "fake-attack", "fake-slow", "fake-gan", "fake-raise", "fake-evil", "fake-die")
+NAMES = ("fake-explain", "fake-attack", "fake-slow", "fake-gan", "fake-raise", "fake-evil", "fake-die", "fake-dynamics")
 
 
 def _log(ctx, what):
@@ -87,3 +87,12 @@ def fake_die(ctx):
     _log(ctx, "start")
     time.sleep(0.5)
     os.kill(os.getpid(), 9)
+
+
+@experiment("fake-dynamics", section="mode-collapse", title="Fake training dynamics", dynamics=True)
+def fake_dynamics(ctx):
+    """Its claim holds for every seed but 1 (a training-dynamics result that varies by seed)."""
+    _log(ctx, "start")
+    ctx.claim("packing helps", float(ctx.seed), "always", "Nobody 2024", holds=ctx.seed != 1)
+    _log(ctx, "end")
+    return {"value": float(ctx.seed)}

@@ -34,6 +34,9 @@ def register(sub) -> None:
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
     p.add_argument("--force", action="store_true", help="rerun experiments whose results already exist")
     p.add_argument("--seed", type=int, default=0, help="seed of every experiment (default 0)")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="run the training-dynamics experiments (PacGAN, mode oscillation) over seeds "
+                        "SEED … SEED+K−1; the report says in how many each claim holds (default 1)")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="experiments side by side, each in its own process (default 2 on a CPU, 1 for full or a GPU)")
     p.add_argument("--threads", type=int, default=1, metavar="T", help="torch threads per job when --jobs > 1 (default 1)")
@@ -99,7 +102,7 @@ def tour(args) -> int:
 
     jobs = args.jobs if args.jobs is not None else tour_.default_jobs(args.budget, args.device)
     cfg = tour_.TourConfig(budget=args.budget, seed=args.seed, out=args.out, only=tuple(args.only or ()),
-                           force=args.force, device=args.device, jobs=jobs, threads=args.threads)
+                           force=args.force, device=args.device, jobs=jobs, threads=args.threads, seeds=args.seeds)
     names = tour_.names(cfg.only)
     if cfg.budget == "full":
         print(tour_.estimate(names, cfg.out))

@@ -13,7 +13,7 @@ def _d_params(m: int, hidden: int) -> int:
     return sum(p.numel() for p in nets.maxout_discriminator(pack=m, hidden=hidden).parameters())
 
 
-@experiment("pacgan-fairness", section="mode-collapse", minutes=5,
+@experiment("pacgan-fairness", section="mode-collapse", minutes=5, dynamics=True,
             title="PacGAN vs a larger discriminator or minibatch")
 def pacgan_fairness(ctx):
     """PacGANm's discriminator has a wider first layer and sees m times more samples per step. Same

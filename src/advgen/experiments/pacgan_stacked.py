@@ -170,7 +170,7 @@ def _judged(ctx) -> bool:
 
 
 # --------------------------------------------------------------------------- Table 2
-@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=11,
+@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=11, dynamics=True,
             title="PacGAN on stacked MNIST: 1,000 modes (Table 2)")
 def pacgan_stacked_mnist(ctx):
     """DCGAN and PacDCGAN2-4 on stacked MNIST (three MNIST-5k digits as colour channels: 1,000
@@ -222,7 +222,7 @@ def pacgan_stacked_mnist(ctx):
 
 
 # --------------------------------------------------------------------------- Table 3
-@experiment("pacgan-dsize", minutes=3, section="mode-collapse",
+@experiment("pacgan-dsize", minutes=3, dynamics=True, section="mode-collapse",
             title="PacGAN with a small discriminator: D = 1/4 and 1/2 of G (Table 3)")
 def pacgan_dsize(ctx):
     """The discriminator-size ablation in the Unrolled-GAN setting: a generator with 8-16-32-64
@@ -265,7 +265,7 @@ def pacgan_dsize(ctx):
 
 
 # --------------------------------------------------------------------------- the minibatch check
-@experiment("pacgan-minibatch", minutes=9, section="mode-collapse",
+@experiment("pacgan-minibatch", minutes=9, dynamics=True, section="mode-collapse",
             title="Is PacGAN cheating? DCGAN with an m-times larger minibatch vs PacDCGANm")
 def pacgan_minibatch(ctx):
     """PacDCGANm's discriminator sees m·64 real and m·64 generated images per step; a DCGAN with

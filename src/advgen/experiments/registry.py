@@ -58,21 +58,23 @@ class Experiment:
     fn: Callable[["Context"], dict]
     description: str = ""
     minutes: float = 1.0  # rough one-thread time of its quick-tour run: a first tour starts the long ones first
+    dynamics: bool = False  # a training-dynamics result: 'advgen tour --seeds K' runs it over K seeds
 
 
 REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(name: str, *, section: str, title: str, minutes: float = 1.0):
+def experiment(name: str, *, section: str, title: str, minutes: float = 1.0, dynamics: bool = False):
     """Register ``fn(ctx) -> metrics`` as experiment ``name`` in a lecture ``section``; ``minutes``: the rough
-    one-thread time of its quick-tour run, zoo training included (a tour with no earlier timings schedules by it)."""
+    one-thread time of its quick-tour run, zoo training included (a tour with no earlier timings schedules by it);
+    ``dynamics``: its claims are about training itself, which varies by seed (``advgen tour --seeds K``)."""
     if section not in SECTIONS:
         raise ValueError(f"section must be one of {', '.join(SECTIONS)}; got {section!r}")
 
     def wrap(fn):
         if name in REGISTRY and REGISTRY[name].fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"experiment {name!r} is registered twice")
-        REGISTRY[name] = Experiment(name, section, title, fn, (fn.__doc__ or "").strip(), minutes)
+        REGISTRY[name] = Experiment(name, section, title, fn, (fn.__doc__ or "").strip(), minutes, dynamics)
         return fn
 
     return wrap
@@ -204,7 +206,7 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
         raise ValueError("seeds must name at least one seed")
     folder = Path(out) / name
     start = time.perf_counter()
-    runs, first = [], None
+    runs, first, claims = [], None, []
     result = {"name": name, "title": exp.title, "section": exp.section, "description": exp.description,
               "budget": budget, "seeds": seeds, "device": device, "versions": versions(),
               "command": command(name, budget, seeds), "source_sha256": source_sha256(exp)}
@@ -215,11 +217,13 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
             metrics = exp.fn(ctx)
             runs.append(dict(metrics or {}, seconds=round(time.perf_counter() - t, 3)))
             first = first or ctx
+            claims.append(ctx.claims)
         mean, sem = _aggregate(runs)
         if first.tour_share:  # the longer quick setting is 'advgen run'; this one is the tour's
             result.update(tour_share=True, command=command(name, budget, seeds, tour=True))
         result.update(status="ok", metrics=mean, metrics_sem=sem if len(seeds) > 1 else {}, runs=runs,
-                      config=first.config, figures=first.figures, tables=first.tables, claims=first.claims)
+                      config=first.config, figures=first.figures, tables=first.tables,
+                      claims=_over_seeds(claims) if len(seeds) > 1 else first.claims)
     except Exception as err:  # recorded in the result: one failing experiment must not stop a tour
         result.update(status="failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc(),
                       runs=runs)
@@ -227,6 +231,20 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
     if distributed.is_main():
         io.atomic_write(result_path(out, name), (json.dumps(result, indent=2, default=_jsonable) + "\n").encode())
     return result
+
+
+def _over_seeds(per_seed: list[list[dict]]) -> list[dict]:
+    """The first seed's claims, each with ``seeds_held`` (the seeds where it holds) of ``seeds_judged`` (those
+    with a verdict), matched by position when every seed made the same claims."""
+    first = per_seed[0]
+    if any(len(c) != len(first) or [x["claim"][:40] for x in c] != [x["claim"][:40] for x in first]
+           for c in per_seed[1:]):
+        return first
+    out = []
+    for i, c in enumerate(first):
+        verdicts = [s[i]["holds"] for s in per_seed if s[i]["holds"] is not None]
+        out.append(dict(c, seeds_held=sum(verdicts), seeds_judged=len(verdicts)))
+    return out
 
 
 def source_sha256(exp: Experiment) -> str | None:

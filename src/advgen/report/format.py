@@ -49,6 +49,8 @@ def verdict(claim: dict) -> str:
         text = f"{NO_VERDICT} ({claim['margin']})" if claim.get("margin") else "—"
     else:
         text = "yes" if holds else "no"
+    if claim.get("seeds_judged"):
+        text += f"; holds in {claim['seeds_held']} of {claim['seeds_judged']} seeds"
     flags = claim.get("flags") or []
     return text + "".join(f"; {f}" for f in flags)
 
