@@ -78,3 +78,16 @@ def test_l2_runs_every_stage_square_included_inside_the_ball(tiny_cnn, images):
         attacks.autoattack(tiny_cnn, x, y, 1.5, n_iter=2, queries=2, progress=False)
     with pytest.raises(ValueError, match="eps must be in"):
         attacks.autoattack(tiny_cnn, x, y, 13.0, norm="2", n_iter=2, queries=2, progress=False)  # > √144
+
+
+def test_attack_verb_runs_autoattack_and_agrees_with_the_function(tmp_path):
+    from advgen import data, zoo
+
+    assert cli.main(["attack", "--method", "autoattack", "--model", "mnist-cnn-pgd", "--n", "40", "--steps", "3",
+                     "--queries", "10", "--out", str(tmp_path)]) == 0
+    rep = json.loads((tmp_path / "report.json").read_text())["reports"][0]
+    x, y = data.load("mnist").test_spread(40)
+    r = attacks.autoattack(zoo.load("mnist-cnn-pgd", progress=False), x, y, 0.3, n_iter=3, queries=10, progress=False)
+    assert rep["robust_accuracy"] == r.robust_accuracy and 0 < r.robust_accuracy < 1
+    for bad in (["--loss", "ce"], ["--targeted"]):
+        assert cli.main(["attack", "--method", "autoattack", "--n", "3", *bad]) == 2

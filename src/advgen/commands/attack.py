@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._common import add_device, add_model, add_seed, check_model, class_name, load_model
 
-METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "fab", "square", "hsj", "cw", "lbfgs")
+METHODS = ("fgsm", "bim", "illc", "pgd", "apgd", "apgd-t", "fab", "square", "hsj", "autoattack", "cw", "lbfgs")
 
 
 def register(sub) -> None:
@@ -22,8 +22,8 @@ def register(sub) -> None:
                                             "bim/illc: Kurakin's rule)")
     p.add_argument("--norm", choices=("inf", "2"), default="inf", help="pgd / apgd ball (default inf)")
     p.add_argument("--restarts", type=int, default=1, help="pgd / apgd random restarts (default 1)")
-    p.add_argument("--queries", type=int, help="square: score queries per image (default 5000); hsj: label queries "
-                                               "(default 1000)")
+    p.add_argument("--queries", type=int, help="square and autoattack's Square: score queries per image (default "
+                                               "5000); hsj: label queries (default 1000)")
     p.add_argument("--no-random-start", action="store_true", help="pgd: start at x instead of a random point")
     p.add_argument("--c", type=float, help="cw/lbfgs initial trade-off constant (cw 1e-2, lbfgs 1)")
     p.add_argument("--kappa", type=float, default=0.0, help="cw confidence margin (default 0)")
@@ -52,7 +52,8 @@ def _kwargs(args) -> dict:
     if args.steps is not None:
         if m == "fgsm":
             raise ValueError("--steps does not apply to fgsm (one step)")
-        kw["max_iter" if m == "lbfgs" else "n_iter" if m.startswith("apgd") or m == "fab" else "steps"] = args.steps
+        kw["max_iter" if m == "lbfgs" else "n_iter" if m.startswith("apgd") or m in ("fab", "autoattack")
+           else "steps"] = args.steps
     if m == "pgd":
         kw.update(norm=args.norm, restarts=args.restarts, random_start=not args.no_random_start, seed=args.seed)
     if m.startswith("apgd") or m == "fab":
@@ -60,8 +61,8 @@ def _kwargs(args) -> dict:
     if m == "fab" and args.loss is not None:
         raise ValueError("--loss does not apply to fab (it projects onto the linearised decision boundary)")
     if args.queries is not None:
-        if m not in ("square", "hsj"):
-            raise ValueError(f"--queries applies to square and hsj, not {m}")
+        if m not in ("square", "hsj", "autoattack"):
+            raise ValueError(f"--queries applies to square, hsj and autoattack, not {m}")
         kw["queries"] = args.queries
     if m == "hsj":
         if args.steps is not None or args.loss is not None or args.targeted:
@@ -70,6 +71,10 @@ def _kwargs(args) -> dict:
     if m == "square":
         if args.steps is not None or args.loss is not None:
             raise ValueError("square takes --queries and --norm (not --steps or --loss)")
+        kw.update(norm=args.norm, seed=args.seed)
+    if m == "autoattack":
+        if args.loss is not None:
+            raise ValueError("--loss does not apply to autoattack (its stages use CE and targeted DLR)")
         kw.update(norm=args.norm, seed=args.seed)
     if m in ("cw", "lbfgs") and args.c is not None:
         kw["c"] = args.c
@@ -88,6 +93,13 @@ def _kwargs(args) -> dict:
     return kw
 
 
+def _autoattack(model, x, y, eps, batch_size=None, **kw):
+    """AutoAttack's adversarial images (its staged table is ``advgen evaluate``)."""
+    from .. import attacks
+
+    return attacks.autoattack(model, x, y, eps, progress=False, **kw).x_adv
+
+
 def attack(args) -> int:
     import json
     import time
@@ -104,7 +116,7 @@ def attack(args) -> int:
     targeted = args.targeted or args.method == "lbfgs"
     if args.target is not None and not targeted:
         raise ValueError("--target needs --targeted")
-    if targeted and args.method in ("apgd", "apgd-t", "fab"):
+    if targeted and args.method in ("apgd", "apgd-t", "fab", "autoattack"):
         raise ValueError(f"--targeted does not apply to {args.method} (apgd-t picks the 9 most likely other classes)")
     if targeted and args.method == "illc":
         raise ValueError("--targeted does not apply to illc (it targets the least-likely class itself)")
@@ -115,7 +127,7 @@ def attack(args) -> int:
     if targeted:
         target = (attacks.random_other(y, ds.num_classes, seed=args.seed) if args.target is None
                   else _checks.labels(args.target, len(y), ds.num_classes, "--target"))
-    fn = attacks.ATTACKS[args.method]
+    fn = _autoattack if args.method == "autoattack" else attacks.ATTACKS[args.method]
     reports, last = [], None
     for eps in ([None] if args.method in ("cw", "lbfgs", "hsj") else args.eps):
         call = dict(kw, batch_size=args.batch_size, **({"eps": eps} if eps is not None else {}),
