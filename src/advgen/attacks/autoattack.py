@@ -6,8 +6,8 @@ images still classified correctly, so that the robust accuracy it reports is the
     plus:      APGD-CE, APGD-DLR (5 restarts each) → FAB (5 restarts) → Square → APGD-T → FAB-T
     rand:      APGD-CE → APGD-DLR, each step averaging 20 forwards (EOT, for randomised defenses)
 
-with 100 iterations per gradient attack, under L∞ or L2 (Square's L2 version under L2). Beside the staged table the run raises AutoAttack's
-warnings (its ``checks.py``): a randomised model (two forwards differ), probabilities in place of
+with 100 iterations per gradient attack, under L∞ or L2 (Square's L2 version under L2). Beside the
+staged table the run raises AutoAttack's warnings (its ``checks.py``): a randomised model (two forwards differ), probabilities in place of
 logits, zero gradients on many images, fewer than 4 classes (targeted DLR needs 4), and Square
 breaking images the gradient attacks did not (a sign of gradient masking).
 """

@@ -69,7 +69,7 @@ def evaluate_defense(model, x: torch.Tensor, y: torch.Tensor, *, fgsm_eps=(0.1, 
                                 seed=seed, progress=False)
         sq = attacks.square(model, x[i], y[i], pgd_eps, queries=square_queries, seed=seed)
         row.update(autoattack_n=len(i), autoattack_acc=aa.robust_accuracy, autoattack_warnings=aa.warnings,
-                   autoattack_stages=[{k: s[k] for k in ("attack", "robust_accuracy") if k in s} for s in aa.stages],
+                   autoattack_stages=[{k: s[k] for k in ("attack", "robust_accuracy")} for s in aa.stages],
                    square_acc=float((base.predict(model, sq, batch_size).argmax(1) == y[i]).float().mean()))
     if n_masking:
         i = spread_index(len(x), n_masking)
