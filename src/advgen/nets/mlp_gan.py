@@ -15,7 +15,11 @@ from .. import _checks
 
 
 class Maxout(nn.Module):
-    """Linear map to ``out_features * pieces`` units, then the maximum over each group of ``pieces``."""
+    """Linear map to ``out_features * pieces`` units, then the maximum over each group of ``pieces``.
+
+    The maximum is ``max(-1).values``, whose backward scatters the gradient to the one winning
+    piece; ``amax``'s backward (which splits it among ties) was 45% of a 2-D GAN step on a CPU.
+    """
 
     def __init__(self, in_features: int, out_features: int, pieces: int = 5):
         super().__init__()
@@ -23,7 +27,7 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, out_features * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).view(len(x), self.out_features, self.pieces).amax(-1)
+        return self.linear(x).view(len(x), self.out_features, self.pieces).max(-1).values
 
 
 def _init(m: nn.Module, std: float) -> nn.Module:
