@@ -286,3 +286,16 @@ def test_images_are_packed_along_channels_by_the_trainer():
     imgs = torch.rand(20, 1, 4, 4)
     h = gan.train(G, D(), imgs, pack=3, steps=2, batch_size=4, latent=gan.Latent(4, "uniform"), progress=False)
     assert h.steps == 2 and seen[0] == (4, 3, 4, 4)
+
+
+def test_maxout_is_the_groupwise_maximum_with_its_gradient_on_the_winning_piece():
+    torch.manual_seed(0)
+    layer = nets.mlp_gan.Maxout(3, 4, pieces=5)
+    x = torch.randn(6, 3, requires_grad=True)
+    out = layer(x)
+    ref = layer.linear(x).view(6, 4, 5)
+    assert torch.equal(out, ref.amax(-1))
+    g_out = torch.randn_like(out)
+    (gx,) = torch.autograd.grad(out, x, g_out)
+    (gref,) = torch.autograd.grad(ref.amax(-1), x, g_out)  # amax's backward: the same when no piece ties
+    torch.testing.assert_close(gx, gref)
