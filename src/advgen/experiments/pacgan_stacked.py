@@ -28,6 +28,9 @@ Budgets
   PacDCGAN2 0.15 s; Table-3 DCGAN 0.06 s, PacDCGAN4 0.22 s). Table 2: DCGAN and PacDCGAN2;
   Table 3: DCGAN and PacDCGAN4 at both D sizes; minibatch: m = 2. Run with OMP_NUM_THREADS=1
   (or one thread per run): these nets are too small for two threads to pay.
+- the quick tour's share (``TABLE2_TOUR``): Table 2's quick setting at 2,000 steps with both rates
+  falling linearly to 0 over the second half, for ``pacgan-stacked-mnist`` and ``pacgan-minibatch``
+  (whose share leaves out the plain DCGAN: the same run as in ``pacgan-stacked-mnist``).
 - ``smoke``: tiny nets, a few steps, a few hundred evaluation samples: the plumbing, not the claims.
 """
 from __future__ import annotations
