@@ -5,6 +5,8 @@ import argparse
 
 import torch
 
+from .. import precision
+
 
 def device(value: str) -> str:
     if value not in ("cpu", "cuda", "mps") and not value.startswith("cuda:"):
@@ -22,7 +24,8 @@ def add_scale(p: argparse.ArgumentParser) -> None:
     """``--nproc N`` (data-parallel under torchrun) and ``--amp bf16`` for verbs that train."""
     p.add_argument("--nproc", type=int, default=1,
                    help="train data-parallel in N local processes (relaunches itself under torchrun; default 1)")
-    p.add_argument("--amp", choices=("off", "bf16"), default="off", help="mixed precision: bf16 autocast (default off)")
+    p.add_argument("--amp", choices=precision.AMP, default="off",
+                   help="reduced precision: bf16 autocast, or tf32 matrix products on a GPU (default off)")
 
 
 def relaunch(args) -> int | None:
