@@ -109,19 +109,23 @@ def label(m: int) -> str:
     return "DCGAN" if m == 1 else f"PacDCGAN{m}"
 
 
-def build(s: Setting, m: int, seed: int, d_width: int | None = None):
-    """Fresh G and D (D for packs of ``m``) of setting ``s``, initialised from ``seed``."""
+def build(s: Setting, m: int, seed: int, d_width: int | None = None, device="cpu"):
+    """Fresh G and D (D for packs of ``m``) of setting ``s``, initialised from ``seed`` (on the CPU, so the
+    same seed gives the same initial weights on every device), then moved to ``device``."""
     torch.manual_seed(seed)
     if s.arch == "veegan":
-        return (nets.dcgan_generator(s.latent_dim, 3, s.g_width),
+        G, D = (nets.dcgan_generator(s.latent_dim, 3, s.g_width),
                 nets.dcgan_discriminator(3, d_width or s.d_width, pack=m))
-    return (nets.unrolled_generator(s.latent_dim, 3, s.g_width),
-            nets.unrolled_discriminator(3, d_width or s.d_width, pack=m))
+    else:
+        G, D = (nets.unrolled_generator(s.latent_dim, 3, s.g_width),
+                nets.unrolled_discriminator(3, d_width or s.d_width, pack=m))
+    return G.to(device), D.to(device)
 
 
 def classifier(ctx):
-    """The digit classifier that counts modes (zoo ``mnist-cnn``) as a 1,000-class stacked classifier."""
-    return metrics.StackedClassifier(ctx.zoo("mnist-cnn", device="cpu", progress=False))
+    """The digit classifier that counts modes (zoo ``mnist-cnn``) as a 1,000-class stacked classifier, on the
+    experiment's device."""
+    return metrics.StackedClassifier(ctx.zoo("mnist-cnn", progress=False))
 
 
 def evaluate(G, s: Setting, clf) -> metrics.ModeReport:
@@ -129,12 +133,15 @@ def evaluate(G, s: Setting, clf) -> metrics.ModeReport:
 
 
 def train_variant(s: Setting, m: int, seed: int, clf, *, batch_mult: int = 1, d_width: int | None = None,
-                  progress: bool = True, desc: str = ""):
-    """Train DCGAN (m = 1) or PacDCGANm with setting ``s``; return (G, history, final ModeReport, seconds).
+                  progress: bool = True, desc: str = "", device="cpu"):
+    """Train DCGAN (m = 1) or PacDCGANm with setting ``s`` on ``device``; return (G, history, final ModeReport,
+    seconds).
 
-    ``batch_mult`` multiplies the minibatch (the fairness check); ``d_width`` overrides D's width.
+    ``batch_mult`` multiplies the minibatch (the fairness check); ``d_width`` overrides D's width. The
+    training data and latents are drawn on the CPU whatever the device, so a run draws the same batches
+    everywhere.
     """
-    G, D = build(s, m, seed, d_width)
+    G, D = build(s, m, seed, d_width, device)
     source = data.stacked_mnist_sampler("train", size=s.train_size, seed=seed)
     cb = metrics.mode_callback(clf, s.curve_samples, every=max(1, s.steps // s.evals), seed=EVAL_SEED)
     t = time.perf_counter()
@@ -194,7 +201,7 @@ def pacgan_stacked_mnist(ctx):
     rows = [["real stacked test data", out["real_modes"], round(out["real_kl"], 3), "", "", ""]]
     samples, curves, steps_axis = {"real": data.stacked_mnist(12, "test", seed=EVAL_SEED)[0]}, {}, []
     for m in variants:
-        G, hist, r, sec = train_variant(s, m, ctx.seed, clf, progress=ctx.progress)
+        G, hist, r, sec = train_variant(s, m, ctx.seed, clf, progress=ctx.progress, device=ctx.device)
         key = label(m).lower()
         out.update({f"{key}_modes": r.modes, f"{key}_kl": r.kl, f"{key}_seconds": round(sec, 1)})
         rows.append(_row(label(m), r, sec, PAPER_TABLE2[m]))
@@ -247,7 +254,7 @@ def pacgan_dsize(ctx):
         col = list(D_SIZES).index(size)
         for m in variants:
             G, hist, r, sec = train_variant(s, m, ctx.seed, clf, d_width=D_SIZES[size], progress=ctx.progress,
-                                            desc=f"D={size}G {label(m)} seed {ctx.seed}")
+                                            desc=f"D={size}G {label(m)} seed {ctx.seed}", device=ctx.device)
             key = f"{label(m).lower()}_d{size.replace('/', '_')}"
             out.update({f"{key}_modes": r.modes, f"{key}_kl": r.kl, f"{key}_seconds": round(sec, 1)})
             paper = PAPER_TABLE3.get(m)
@@ -286,13 +293,15 @@ def pacgan_minibatch(ctx):
     out, rows = {}, []
     # the tour's share leaves out the plain DCGAN (no claim uses it; pacgan-stacked-mnist trains the same run)
     if ctx.pick(smoke=True, quick=True, full=True, tour=False, key="plain_dcgan"):
-        _, _, r, sec = train_variant(s, 1, ctx.seed, clf, progress=ctx.progress, desc=f"DCGAN b{s.batch_size}")
+        _, _, r, sec = train_variant(s, 1, ctx.seed, clf, progress=ctx.progress, desc=f"DCGAN b{s.batch_size}",
+                                     device=ctx.device)
         out.update({"dcgan_modes": r.modes, "dcgan_kl": r.kl})
         rows.append(["DCGAN", s.batch_size, s.batch_size, *_row("", r, sec)[1:4]])
     for m in packs:
-        _, _, big, sec_b = train_variant(s, 1, ctx.seed, clf, batch_mult=m, progress=ctx.progress,
+        _, _, big, sec_b = train_variant(s, 1, ctx.seed, clf, batch_mult=m, progress=ctx.progress, device=ctx.device,
                                          desc=f"DCGAN b{m * s.batch_size}")
-        _, _, pac, sec_p = train_variant(s, m, ctx.seed, clf, progress=ctx.progress, desc=f"PacDCGAN{m}")
+        _, _, pac, sec_p = train_variant(s, m, ctx.seed, clf, progress=ctx.progress, desc=f"PacDCGAN{m}",
+                                         device=ctx.device)
         out.update({f"dcgan_batch{m}x_modes": big.modes, f"dcgan_batch{m}x_kl": big.kl,
                     f"pacdcgan{m}_modes": pac.modes, f"pacdcgan{m}_kl": pac.kl})
         rows.append([f"DCGAN, {m}× minibatch", m * s.batch_size, m * s.batch_size, *_row("", big, sec_b)[1:4]])
