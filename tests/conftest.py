@@ -19,6 +19,16 @@ os.environ.setdefault("ADVGEN_HOME", str(Path(__file__).resolve().parent.parent 
 ONE_THREAD = {"attacks", "blackbox", "defenses", "disentangle", "distributed", "image2image", "models", "restore", "zoo"}
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` skip on a machine without a CUDA GPU (CI never has one)."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _one_thread(request):
     """One torch thread for the tests of the folders in ``ONE_THREAD``; restored afterwards."""
