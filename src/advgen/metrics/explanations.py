@@ -136,11 +136,13 @@ def _scan(model, x, ranks, counts, target, make, batch_size, score) -> Curve:
     return Curve(counts.double() / (h * w), scores.view(n, s), hits.view(n, s))
 
 
-def _steps(steps, hw: int) -> int:
+def _step_counts(steps, x: torch.Tensor) -> torch.Tensor:
+    """k_s = round(s·HW/S) for s = 0 … S: the pixels changed at each of the ``steps`` + 1 points."""
+    hw = x.shape[2] * x.shape[3]
     steps = _checks.positive_int(steps, "steps")
     if steps > hw:
         raise ValueError(f"steps must be at most the number of pixels ({hw}), got {steps}")
-    return steps
+    return _counts(torch.arange(steps + 1, dtype=torch.float64) / steps, hw)
 
 
 # ---------------------------------------------------------------------------------------------- deletion / insertion
@@ -164,8 +166,7 @@ def deletion_curve(model, x: torch.Tensor, attribution: torch.Tensor, target=Non
     """
     model, ranks, target, batch_size = _setup(model, x, attribution, target, batch_size, score, bounds, output)
     end = _checks.baseline(baseline, x, model.bounds)
-    hw = x.shape[2] * x.shape[3]
-    counts = _counts(torch.arange(_steps(steps, hw) + 1) / steps, hw)
+    counts = _step_counts(steps, x)
     return _scan(model, x, ranks, counts, target, lambda im, m: torch.where(m, end[im], x[im]), batch_size, score)
 
 
@@ -185,8 +186,7 @@ def insertion_curve(model, x: torch.Tensor, attribution: torch.Tensor, target=No
     else:
         begin = _checks.baseline(start, x, model.bounds, "start")
         _checks.positive_float(sigma, "sigma")
-    hw = x.shape[2] * x.shape[3]
-    counts = _counts(torch.arange(_steps(steps, hw) + 1) / steps, hw)
+    counts = _step_counts(steps, x)
     return _scan(model, x, ranks, counts, target, lambda im, m: torch.where(m, x[im], begin[im]), batch_size, score)
 
 
