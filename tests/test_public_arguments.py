@@ -237,6 +237,13 @@ def cases(tmp: Path | None) -> list[Case]:
              dict(data=Factors(), encode=lambda o: o, batch=4, num_train=10, num_eval=10, num_variance_estimate=20,
                   prune_std=0.0)),
         Case("metrics.mig", disentangle.mig, dict(data=Factors(), encode=lambda o: o, num_train=20)),
+        Case("metrics.deletion_curve", metrics.deletion_curve, dict(m, attribution=x, target=y, steps=4)),
+        Case("metrics.insertion_curve", metrics.insertion_curve, dict(m, attribution=x, target=y, steps=4)),
+        Case("metrics.road", metrics.road, dict(m, attribution=x, target=y, fractions=(0.25, 0.5))),
+        Case("metrics.noisy_linear_imputation", metrics.noisy_linear_imputation, dict(x=x, remove=x[:, 0] > 0.5)),
+        Case("metrics.randomization_sanity_check", metrics.randomization_sanity_check,
+             dict(m, method=explain.saliency, target=y)),
+        Case("metrics.random_attribution", metrics.random_attribution, dict(x=x)),
         # density
         Case("density.Gaussian.fit", lambda X, **kw: density.Gaussian(**kw).fit(X), dict(X=gm_X),
              sig=_with_x(density.Gaussian)),

@@ -321,6 +321,23 @@ def images(x, name: str = "x", bounds: tuple[float, float] = (0.0, 1.0)) -> torc
     return x
 
 
+def baseline(v, x: torch.Tensor, bounds: tuple[float, float], name: str = "baseline") -> torch.Tensor:
+    """A fill value for ``x``: a number, or a tensor broadcastable to ``x``, with values inside ``bounds``;
+    returned as a tensor of ``x``'s shape and dtype (expanded, not copied)."""
+    if isinstance(v, torch.Tensor):
+        tensor(v, name, floating=False, what="a number or a tensor broadcastable to x")
+        try:
+            v = torch.broadcast_to(v.to(x.dtype), x.shape)
+        except RuntimeError:
+            raise ValueError(f"{name} of shape {tuple(v.shape)} does not broadcast to x {tuple(x.shape)}") from None
+    else:
+        v = torch.full((1,) * x.dim(), number(v, name), dtype=x.dtype).expand(x.shape)
+    lo, hi = bounds
+    if not (float(v.min()) >= lo and float(v.max()) <= hi):
+        raise ValueError(f"{name} must have values in the bounds [{lo:g}, {hi:g}]")
+    return v
+
+
 def same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name_a} of shape {tuple(a.shape)} must have the shape of {name_b} {tuple(b.shape)}")

@@ -14,3 +14,9 @@ from .stacked import (ModeCollapseWarning, ModeReport, StackedClassifier, classi
 
 __all__ += ["ModeCollapseWarning", "ModeReport", "StackedClassifier", "classify", "mode_callback", "mode_histogram",
             "mode_report", "stacked_labels", "stacked_mnist_modes", "triple_accuracy"]
+
+from .explanations import (Curve, SanityCheck, deletion_curve, insertion_curve, noisy_linear_imputation,  # noqa: E402
+                           randomization_sanity_check, random_attribution, road)  # (issue 23: faithfulness)
+
+__all__ += ["Curve", "SanityCheck", "deletion_curve", "insertion_curve", "noisy_linear_imputation",
+            "randomization_sanity_check", "random_attribution", "road"]
