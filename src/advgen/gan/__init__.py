@@ -31,3 +31,7 @@ from .srgan import SRConfig, sharpness, train_sr  # noqa: E402
 
 __all__ += ["CycleGANConfig", "ImagePool", "Pix2PixConfig", "SRConfig", "cyclegan", "pix2pix", "pretrained", "sharpness",
             "srgan", "train_cyclegan", "train_pix2pix", "train_sr"]
+
+from .batched import Runs, train_many  # noqa: E402  (many seeds as one batched computation, issue 22)
+
+__all__ += ["Runs", "train_many"]
