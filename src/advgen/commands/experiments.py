@@ -20,8 +20,9 @@ def register(sub) -> None:
     seeds.add_argument("--seeds", type=int, metavar="N", help="run seeds 0..N-1 and report mean ± standard error")
     p.add_argument("--batch-seeds", action="store_true",
                    help="with --seeds N: train the N seeds at once as one batched computation where the experiment "
-                        "supports it (pacgan-grid, pacgan-ring; gan.train_many): the same recipe, numbers equal to "
-                        "the per-seed runs up to float rounding; the gain is on a GPU")
+                        "supports it (pacgan-grid, pacgan-ring; gan.train_many): the same recipe per seed, but its "
+                        "numbers match the per-seed runs only to float rounding, which GAN training amplifies over a "
+                        "long run; the speed-up is on a GPU")
     p.add_argument("--nproc", type=int, default=1,
                    help="run under torchrun in N local processes (training and attack evaluation shard across them; "
                         "rank 0 writes; default 1)")
