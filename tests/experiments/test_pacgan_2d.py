@@ -2,8 +2,9 @@
 from types import SimpleNamespace
 
 import pytest
+import torch
 
-from advgen import experiments, metrics, nets
+from advgen import data, experiments, metrics, nets
 from advgen.experiments import pacgan_2d
 
 
@@ -44,3 +45,42 @@ def test_seeds_aggregate_table_and_claims(tmp_path, fake_training):
     r = experiments.run("pacgan-grid", budget="quick", seeds=[5], out=tmp_path, progress=False)
     assert "over 1 seed " in r["tables"][0]["title"]
     assert r["claims"][0]["ours"] == 22.0 and "(mean of 1 seed)" in r["claims"][0]["claim"]
+
+
+
+@pytest.fixture
+def float64():
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # the nets, data and latents of the runs
+    yield
+    torch.set_default_dtype(before)
+
+
+def test_train_variants_many_equals_train_variant_per_seed(float64):
+    p = pacgan_2d.replace(pacgan_2d.SMOKE, steps=12, batch_size=16, g_hidden=16, d_hidden=8)
+    mix = data.mixture("grid")
+    many = pacgan_2d.train_variants_many(mix, 2, p, [3, 4], progress=False)
+    for seed, (G, hist, r) in zip([3, 4], many):
+        G1, hist1, r1 = pacgan_2d.train_variant(mix, 2, p, seed, progress=False)
+        gap = max((a - b).abs().max().item() for a, b in zip(G.state_dict().values(), G1.state_dict().values()))
+        assert gap <= 1e-9 and hist.metrics.keys() == hist1.metrics.keys() == {"modes", "hq", "rkl"}
+        assert max(abs(a - b) for a, b in zip(hist.d_loss, hist1.d_loss)) <= 1e-9
+        assert (r.modes, r.high_quality_fraction) == (r1.modes, r1.high_quality_fraction)
+        assert r.reverse_kl == pytest.approx(r1.reverse_kl, abs=1e-9, nan_ok=True)
+    w3, w4 = (next(iter(G.state_dict().values())) for G, _, _ in many)
+    assert (w3 - w4).abs().max() > 1e-3  # each seed its own initial weights and draws
+
+
+def test_run_batch_seeds_gives_the_per_seed_numbers(tmp_path, float64):
+    """``advgen run pacgan-grid --seeds 2 --batch-seeds`` vs the per-seed loop at the smoke budget."""
+    one = experiments.run("pacgan-grid", budget="smoke", seeds=[0, 1], out=tmp_path / "loop", progress=False)
+    many = experiments.run("pacgan-grid", budget="smoke", seeds=[0, 1], out=tmp_path / "many", progress=False,
+                           batch_seeds=True)
+    assert one["status"] == many["status"] == "ok", many.get("error")
+    assert many["config"]["batched_seeds"] == [0, 1] and "--batch-seeds" in many["command"]
+    assert "batched_seeds" not in one["config"] and "--batch-seeds" not in one["command"]
+    for a, b in zip(one["runs"], many["runs"]):
+        for key in ("gan", "pacgan2"):
+            assert [a[f"{key}_{f}"] for f in ("modes", "hq")] == [b[f"{key}_{f}"] for f in ("modes", "hq")]
+            assert abs(a[f"{key}_rkl"] - b[f"{key}_rkl"]) <= 1e-9
+    assert one["tables"] == many["tables"] and not pacgan_2d._BATCHED

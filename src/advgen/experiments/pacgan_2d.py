@@ -103,6 +103,26 @@ def coverage(G, mix: data.Mixture) -> metrics.ModeCoverage:
     return metrics.mode_coverage(x, mix.centers, mix.std)
 
 
+def _nets(seed: int, m: int, p: Protocol, d_hidden: int | None, device="cpu"):
+    torch.manual_seed(seed)  # initial weights
+    G = nets.mlp_generator(hidden=p.g_hidden)
+    D = nets.maxout_discriminator(pack=m, hidden=d_hidden or p.d_hidden)
+    return G.to(device), D.to(device)
+
+
+def _settings(mix: data.Mixture, m: int, p: Protocol, batch_mult: int, evals: int | None) -> dict:
+    """The protocol's ``gan.train`` arguments for variant ``m``, with the mode-coverage callback."""
+    every = max(1, p.steps // (evals or p.evals))
+
+    def evaluate(state):
+        r = coverage(state.generator, mix)
+        return {"modes": r.modes, "hq": r.high_quality_fraction, "rkl": r.reverse_kl}
+
+    return dict(loss=p.loss, update=p.update, pack=m, batch_size=p.batch_size * batch_mult, steps=p.steps,
+                lr_g=p.lr, lr_d=p.lr, betas=p.betas, lr_decay=p.lr_decay, latent=2,
+                callbacks=[gan.Callback(evaluate, every)])
+
+
 def train_variant(mix: data.Mixture, m: int, p: Protocol, seed: int, *, d_hidden: int | None = None,
                   batch_mult: int = 1, data_source=None, progress: bool = True, evals: int | None = None):
     """Train GAN (m = 1) or PacGANm on ``mix`` with protocol ``p``; return (G, history, final coverage).
@@ -110,22 +130,53 @@ def train_variant(mix: data.Mixture, m: int, p: Protocol, seed: int, *, d_hidden
     ``d_hidden`` widens the discriminator; ``batch_mult`` multiplies the minibatch (fairness checks);
     ``data_source`` replaces the sampler (e.g. a fixed training tensor).
     """
-    torch.manual_seed(seed)  # initial weights
-    G = nets.mlp_generator(hidden=p.g_hidden)
-    D = nets.maxout_discriminator(pack=m, hidden=d_hidden or p.d_hidden)
-    every = max(1, p.steps // (evals or p.evals))
-
-    def evaluate(state):
-        r = coverage(state.generator, mix)
-        return {"modes": r.modes, "hq": r.high_quality_fraction, "rkl": r.reverse_kl}
-
+    G, D = _nets(seed, m, p, d_hidden)
     with _checks.num_threads(1):  # 2-D nets on batches of 100: threads only add fork/join overhead
-        hist = gan.train(G, D, data_source if data_source is not None else mix, loss=p.loss, update=p.update,
-                         pack=m, batch_size=p.batch_size * batch_mult, steps=p.steps, lr_g=p.lr, lr_d=p.lr,
-                         betas=p.betas, lr_decay=p.lr_decay, latent=2, seed=seed,
-                         callbacks=[gan.Callback(evaluate, every)], progress=progress,
-                         desc=f"{mix.name} {label(m)} seed {seed}")
+        hist = gan.train(G, D, data_source if data_source is not None else mix, seed=seed, progress=progress,
+                         desc=f"{mix.name} {label(m)} seed {seed}", **_settings(mix, m, p, batch_mult, evals))
     return G, hist, coverage(G, mix)
+
+
+def train_variants_many(mix: data.Mixture, m: int, p: Protocol, seeds, *, d_hidden: int | None = None,
+                        batch_mult: int = 1, data_source=None, progress: bool = True, evals: int | None = None,
+                        device="cpu") -> list[tuple]:
+    """:func:`train_variant` for every seed of ``seeds`` as one batched run (:func:`advgen.gan.train_many`);
+    a list of (G, history, final coverage), in the order of ``seeds``.
+
+    Each seed gets :func:`train_variant`'s initial weights, draws, settings and callback; its nets equal that
+    run's up to float rounding (bit for bit with one seed). ``device``: where the nets train (``cuda`` is where
+    the batching pays; ``train_variant`` trains on the CPU)."""
+    seeds = list(seeds)
+    pairs = [_nets(s, m, p, d_hidden, device) for s in seeds]
+    with _checks.num_threads(1):
+        Gs, _, hists = gan.train_many([g for g, _ in pairs], [d for _, d in pairs],
+                                      data_source if data_source is not None else mix, seeds=seeds,
+                                      progress=progress, desc=f"{mix.name} {label(m)} seeds {seeds[0]}-{seeds[-1]}",
+                                      **_settings(mix, m, p, batch_mult, evals))
+    return [(G, h, coverage(G, mix)) for G, h in zip(Gs, hists)]
+
+
+#: ``advgen run --batch-seeds``: the first seed trains every seed at once and leaves the others' runs here.
+_BATCHED: dict[tuple, tuple] = {}
+
+
+def _variant(ctx, mix: data.Mixture, m: int, p: Protocol):
+    """(G, history, coverage, seconds) of variant ``m`` at ``ctx.seed``: :func:`train_variant`, or with
+    ``--batch-seeds`` and several seeds :func:`train_variants_many` at the first seed (seconds: its wall time
+    shared out evenly) and the stored run at the later ones."""
+    seeds = list(ctx.seeds)
+    key = (str(ctx.out), mix.name, ctx.budget, ctx.tour, m)
+    if ctx.batch_seeds and len(seeds) > 1 and ctx.seed == seeds[0]:
+        ctx.config["batched_seeds"] = seeds
+        t = time.perf_counter()
+        runs = train_variants_many(mix, m, p, seeds, progress=ctx.progress, device=ctx.device)
+        sec = (time.perf_counter() - t) / len(seeds)
+        for s, run in zip(seeds, runs):
+            _BATCHED[key + (s,)] = (*run, sec)
+    if ctx.batch_seeds and key + (ctx.seed,) in _BATCHED:
+        return _BATCHED.pop(key + (ctx.seed,))
+    t = time.perf_counter()
+    return (*train_variant(mix, m, p, ctx.seed, progress=ctx.progress), time.perf_counter() - t)
 
 
 def scatter(ax, x: torch.Tensor, mix: data.Mixture, title: str) -> None:
@@ -178,11 +229,10 @@ def run_table(ctx, name: str) -> dict:
     variants = ctx.pick(smoke=(1, 2), quick=(1, 2, 3, 4), full=(1, 2, 3, 4), tour=(1, 2), key="variants")
     out, samples, curves = {}, {}, {}
     for m in variants:
-        t = time.perf_counter()
-        G, hist, r = train_variant(mix, m, p, ctx.seed, progress=ctx.progress)
+        G, hist, r, seconds = _variant(ctx, mix, m, p)
         key = label(m).lower()
         out.update({f"{key}_modes": r.modes, f"{key}_hq": r.high_quality_fraction, f"{key}_rkl": r.reverse_kl,
-                    f"{key}_seconds": round(time.perf_counter() - t, 1)})
+                    f"{key}_seconds": round(seconds, 1)})
         samples[label(m)] = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
         curves[label(m)] = [v for _, v in hist.metrics["modes"]]
         steps_axis = [s for s, _ in hist.metrics["modes"]]
@@ -259,4 +309,4 @@ def pacgan_ring(ctx):
 
 
 __all__ = ["EVAL_SAMPLES", "PAPER", "PAPER_TABLE", "QUICK", "SMOKE", "Protocol", "coverage", "label", "protocol",
-           "replace", "scatter", "scatter_row", "train_variant"]
+           "replace", "scatter", "scatter_row", "train_variant", "train_variants_many"]

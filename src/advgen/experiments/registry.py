@@ -96,6 +96,8 @@ class Context:
     save_figures: bool = True
     tour: bool = False
     tour_share: bool = False  # set when a pick() returned a tour share
+    seeds: tuple[int, ...] = ()  # every seed of this run, in order (``seed`` is one of them)
+    batch_seeds: bool = False  # an experiment that can may train all ``seeds`` at once (``advgen run --batch-seeds``)
     config: dict = field(default_factory=dict)
     figures: list = field(default_factory=list)
     tables: list = field(default_factory=list)
@@ -190,10 +192,13 @@ def result_path(out: Path, name: str) -> Path:
 
 
 def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str | Path = "runs",
-        device: str = "cpu", progress: bool = True, tour: bool = False) -> dict:
+        device: str = "cpu", progress: bool = True, tour: bool = False, batch_seeds: bool = False) -> dict:
     """Run experiment ``name`` for each seed; write and return ``OUT/NAME/result.json``.
 
     ``tour=True`` (what the quick tour passes) runs the experiment's tour share of its quick setting.
+    ``batch_seeds=True`` lets an experiment that supports it (pacgan-grid, pacgan-ring) train every seed
+    at once as one batched computation (:func:`advgen.gan.train_many`): the same recipe per seed, its
+    numbers equal to the per-seed runs' up to float rounding, which a long float32 GAN run amplifies.
 
     An exception inside the experiment is caught and recorded (``status: "failed"`` with the
     traceback), so a tour goes on; the caller decides the exit code.
@@ -209,10 +214,13 @@ def run(name: str, *, budget: str = "quick", seeds: list[int] = (0,), out: str |
     runs, first, claims = [], None, []
     result = {"name": name, "title": exp.title, "section": exp.section, "description": exp.description,
               "budget": budget, "seeds": seeds, "device": device, "versions": versions(),
-              "command": command(name, budget, seeds), "source_sha256": source_sha256(exp)}
+              "command": command(name, budget, seeds, batch_seeds=batch_seeds), "source_sha256": source_sha256(exp)}
+    if batch_seeds:
+        result["batch_seeds"] = True
     try:
         for i, seed in enumerate(seeds):
-            ctx = Context(name, budget, seed, folder, device, progress, save_figures=(i == 0), tour=tour)
+            ctx = Context(name, budget, seed, folder, device, progress, save_figures=(i == 0), tour=tour,
+                          seeds=tuple(seeds), batch_seeds=batch_seeds)
             t = time.perf_counter()
             metrics = exp.fn(ctx)
             runs.append(dict(metrics or {}, seconds=round(time.perf_counter() - t, 3)))
@@ -258,9 +266,11 @@ def source_sha256(exp: Experiment) -> str | None:
         return None
 
 
-def command(name: str, budget: str, seeds: list[int], tour: bool = False) -> str:
+def command(name: str, budget: str, seeds: list[int], tour: bool = False, batch_seeds: bool = False) -> str:
     """The command line that reproduces a result (a quick tour's result: the tour, for just this experiment)."""
     seed_arg = f"--seeds {len(seeds)}" if seeds == list(range(len(seeds))) and len(seeds) > 1 else f"--seed {seeds[0]}"
+    if batch_seeds and not tour:
+        seed_arg += " --batch-seeds"
     if tour:
         return f"advgen tour --only {shlex.quote(name)} --budget {budget} {seed_arg}"
     return f"advgen run {shlex.quote(name)} --budget {budget} {seed_arg}"

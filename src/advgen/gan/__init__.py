@@ -4,6 +4,8 @@
 >>> G, D = nets.mlp_generator(), nets.maxout_discriminator(pack=2)
 >>> history = gan.train(G, D, data.mixture("grid"), pack=2, steps=5000, batch_size=100)
 >>> x = gan.sample(G, 2, 2500, seed=0)
+
+Several seeds of one architecture at once, as one batched computation: :func:`train_many`.
 """
 from .losses import LOSSES, discriminator_loss, generator_loss
 from .pack import Packed, pack, unpack
@@ -31,3 +33,7 @@ from .srgan import SRConfig, sharpness, train_sr  # noqa: E402
 
 __all__ += ["CycleGANConfig", "ImagePool", "Pix2PixConfig", "SRConfig", "cyclegan", "pix2pix", "pretrained", "sharpness",
             "srgan", "train_cyclegan", "train_pix2pix", "train_sr"]
+
+from .batched import Runs, train_many  # noqa: E402  (many seeds as one batched computation, issue 22)
+
+__all__ += ["Runs", "train_many"]

@@ -303,6 +303,60 @@ class History:
         return asdict(self)
 
 
+def as_callbacks(callbacks, steps: int) -> list[Callback]:
+    """``callbacks`` as :class:`Callback` objects; a bare callable runs every ``steps // 20`` steps."""
+    out = [c if isinstance(c, Callback) else Callback(c, max(1, steps // 20)) for c in callbacks]
+    for c in out:
+        if not callable(c.fn):
+            raise TypeError(f"callbacks must be Callback objects or callables, got {type(c.fn).__name__}")
+    return out
+
+
+def metrics_from_json(metrics: dict) -> dict[str, list[tuple[int, float]]]:
+    """``History.metrics`` as read back from a checkpoint's JSON sidecar (pairs become tuples again)."""
+    return {k: [tuple(p) for p in v] for k, v in metrics.items()}
+
+
+# --------------------------------------------------------------------------- checkpoint pieces
+def prefix_part(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``tensors`` whose key starts with ``prefix``, with the prefix cut off."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def optimizer_state(opt: torch.optim.Optimizer, name: str, tensors: dict[str, torch.Tensor]) -> list:
+    """Put ``opt``'s per-parameter state into ``tensors`` as ``NAME.IDX.KEY``; return its param groups (JSON)."""
+    sd = opt.state_dict()
+    for idx, st in sd["state"].items():
+        for k, v in st.items():
+            tensors[f"{name}.{idx}.{k}"] = v if isinstance(v, torch.Tensor) else torch.tensor(v)
+    return sd["param_groups"]
+
+
+def load_optimizer(opt: torch.optim.Optimizer, flat: dict[str, torch.Tensor], groups: list, device) -> None:
+    """Inverse of :func:`optimizer_state`: ``flat`` maps ``IDX.KEY`` to tensors (the ``step`` counts stay put)."""
+    state: dict[int, dict] = {}
+    for k, v in flat.items():
+        idx, key = k.split(".", 1)
+        state.setdefault(int(idx), {})[key] = v.to(device) if key != "step" else v
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def check_resume(path, meta: dict, kind: str, config: dict, keys: Sequence[str], steps: int) -> None:
+    """Refuse to resume from ``path`` unless it is a ``kind`` checkpoint with the same ``keys`` of ``config``
+    and a step <= ``steps``; the error names every setting that differs."""
+    fresh = f"delete {Path(path).parent} or pass another checkpoint_dir to start afresh"
+    if meta.get("kind") != kind or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"checkpoint_dir: {path} is not an advgen GAN checkpoint of kind {kind!r} ({fresh})")
+    old, new = meta["config"], json.loads(json.dumps(config))
+    differ = [f"{key}={old.get(key)!r} there, {new[key]!r} here" for key in keys if old.get(key) != new[key]]
+    if differ:
+        raise ValueError(f"checkpoint_dir {Path(path).parent} holds a run with other settings: "
+                         f"{'; '.join(differ)} (run with its settings to resume, or {fresh})")
+    if meta["step"] > steps:
+        raise ValueError(f"checkpoint_dir holds a run at step {meta['step']}, beyond steps={steps} "
+                         f"(ask for steps >= {meta['step']} to resume, or {fresh})")
+
+
 # --------------------------------------------------------------------------- the loop
 def train(generator: nn.Module, discriminator: nn.Module, data, *, loss: str = "nonsaturating",
           update: str = "alternating", d_steps: int = 1, g_steps: int = 1, pack: int = 1,
@@ -338,11 +392,7 @@ class Trainer:
         self.m = self.D.m if isinstance(self.D, Packed) else 1
         self.source = as_source(data)
         self.latent = as_latent(latent)
-        self.callbacks = [c if isinstance(c, Callback) else Callback(c, max(1, config.steps // 20))
-                          for c in callbacks]
-        for c in self.callbacks:
-            if not callable(c.fn):
-                raise TypeError(f"callbacks must be Callback objects or callables, got {type(c.fn).__name__}")
+        self.callbacks = as_callbacks(callbacks, config.steps)
         self.extensions = nn.ModuleList(extensions)
         for e in self.extensions:
             if not isinstance(e, Extension):
@@ -524,11 +574,7 @@ class Trainer:
         tensors.update({f"E.{k}": v for k, v in self.extensions.state_dict().items()})
         groups = {}
         for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            sd = opt.state_dict()
-            for idx, st in sd["state"].items():
-                for k, v in st.items():
-                    tensors[f"{name}.{idx}.{k}"] = v if isinstance(v, torch.Tensor) else torch.tensor(v)
-            groups[name] = sd["param_groups"]
+            groups[name] = optimizer_state(opt, name, tensors)
         tensors["rng.sampler"] = self.gen.get_state()
         tensors["rng.global"] = self.global_rng
         if self.multi:  # every rank's own global RNG (dropout), gathered by rank 0 (a collective)
@@ -545,39 +591,23 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Restore a state written by :meth:`save`; the run then goes on where it stopped."""
         tensors, meta = ckpt.load(path, device="cpu")
-        fresh = f"delete {Path(path).parent} or pass another checkpoint_dir to start afresh"
-        if meta.get("kind") != "advgen.gan.checkpoint" or not isinstance(meta.get("config"), dict):
-            raise ValueError(f"checkpoint_dir: {path} is not an advgen GAN checkpoint ({fresh})")
-        old, new = meta["config"], json.loads(json.dumps(self.cfg.to_dict()))
-        differ = [f"{key}={old.get(key)!r} there, {new[key]!r} here" for key in RESUME_KEYS if old.get(key) != new[key]]
-        if differ:
-            raise ValueError(f"checkpoint_dir {Path(path).parent} holds a run with other settings: "
-                             f"{'; '.join(differ)} (run with its settings to resume, or {fresh})")
-        if meta["step"] > self.cfg.steps:
-            raise ValueError(f"checkpoint_dir holds a run at step {meta['step']}, beyond steps={self.cfg.steps} "
-                             f"(ask for steps >= {meta['step']} to resume, or {fresh})")
+        check_resume(path, meta, "advgen.gan.checkpoint", self.cfg.to_dict(), RESUME_KEYS, self.cfg.steps)
 
         def part(prefix):
-            return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            return prefix_part(tensors, prefix)
 
         self.G.load_state_dict(part("G."))
         self.D_raw.load_state_dict(part("D."))
         self.extensions.load_state_dict(part("E."))
         for name, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            flat = part(f"{name}.")
-            state: dict[int, dict] = {}
-            for k, v in flat.items():
-                idx, key = k.split(".", 1)
-                state.setdefault(int(idx), {})[key] = v.to(self.dev) if key != "step" else v
-            opt.load_state_dict({"state": state, "param_groups": meta["param_groups"][name]})
+            load_optimizer(opt, part(f"{name}."), meta["param_groups"][name], self.dev)
         self.gen.set_state(tensors["rng.sampler"])
         self.global_rng = tensors["rng.global"]
         ranks = tensors.get("rng.global.ranks")
         if self.multi and ranks is not None and len(ranks) == distributed.world_size():
             self.global_rng = ranks[distributed.rank()].contiguous()
         self.history = History(tensors["hist.d_loss"].tolist(), tensors["hist.g_loss"].tolist(),
-                               {k: [tuple(p) for p in v] for k, v in meta["metrics"].items()},
-                               float(meta.get("seconds", 0.0)))
+                               metrics_from_json(meta["metrics"]), float(meta.get("seconds", 0.0)))
         self.source.load(part("data."), meta.get("data", {}))
         self.step = int(meta["step"])
 
