@@ -30,7 +30,7 @@ def gmm_vs_gan(ctx):
         gm = density.GaussianMixture(25, n_init=n_init, random_state=ctx.seed).fit(x_train.double().numpy())
     xs_gmm = torch.as_tensor(density.GaussianMixture.sample(_seeded(gm, EVAL_SEED), EVAL_SAMPLES)[0]).float()
     r_gmm = metrics.mode_coverage(xs_gmm, mix.centers, mix.std)
-    G, _, r_gan = train_variant(mix, 1, p, ctx.seed, data_source=x_train, progress=ctx.progress)
+    G, _, r_gan = train_variant(mix, 1, p, ctx.seed, data_source=x_train, progress=ctx.progress, device=ctx.device)
     xs_gan = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
     ll_true = float(mix.log_prob(x_test.double()).mean())
     ll_gmm = gm.score(x_test.double().numpy())

@@ -32,8 +32,8 @@ def mode_oscillation(ctx):
         return {"modes_covered": len(sets[-1])}
 
     torch.manual_seed(ctx.seed)
-    G = nets.mlp_generator(hidden=p.g_hidden)
-    D = nets.maxout_discriminator(hidden=p.d_hidden)
+    G = nets.mlp_generator(hidden=p.g_hidden).to(ctx.device)
+    D = nets.maxout_discriminator(hidden=p.d_hidden).to(ctx.device)
     with _checks.num_threads(1):
         gan.train(G, D, mix, loss=p.loss, update=p.update, batch_size=p.batch_size, steps=p.steps, lr_g=p.lr,
                   lr_d=p.lr, betas=p.betas, latent=2, seed=ctx.seed,

@@ -124,13 +124,16 @@ def _settings(mix: data.Mixture, m: int, p: Protocol, batch_mult: int, evals: in
 
 
 def train_variant(mix: data.Mixture, m: int, p: Protocol, seed: int, *, d_hidden: int | None = None,
-                  batch_mult: int = 1, data_source=None, progress: bool = True, evals: int | None = None):
+                  batch_mult: int = 1, data_source=None, progress: bool = True, evals: int | None = None,
+                  device="cpu"):
     """Train GAN (m = 1) or PacGANm on ``mix`` with protocol ``p``; return (G, history, final coverage).
 
     ``d_hidden`` widens the discriminator; ``batch_mult`` multiplies the minibatch (fairness checks);
-    ``data_source`` replaces the sampler (e.g. a fixed training tensor).
+    ``data_source`` replaces the sampler (e.g. a fixed training tensor). ``device``: where the nets train
+    (initialised on the CPU from ``seed``; the draws are made on the CPU too, so every device sees the
+    same batches).
     """
-    G, D = _nets(seed, m, p, d_hidden)
+    G, D = _nets(seed, m, p, d_hidden, device)
     with _checks.num_threads(1):  # 2-D nets on batches of 100: threads only add fork/join overhead
         hist = gan.train(G, D, data_source if data_source is not None else mix, seed=seed, progress=progress,
                          desc=f"{mix.name} {label(m)} seed {seed}", **_settings(mix, m, p, batch_mult, evals))
@@ -145,7 +148,7 @@ def train_variants_many(mix: data.Mixture, m: int, p: Protocol, seeds, *, d_hidd
 
     Each seed gets :func:`train_variant`'s initial weights, draws, settings and callback; its nets equal that
     run's up to float rounding (bit for bit with one seed). ``device``: where the nets train (``cuda`` is where
-    the batching pays; ``train_variant`` trains on the CPU)."""
+    the batching pays)."""
     seeds = list(seeds)
     pairs = [_nets(s, m, p, d_hidden, device) for s in seeds]
     with _checks.num_threads(1):
@@ -176,7 +179,7 @@ def _variant(ctx, mix: data.Mixture, m: int, p: Protocol):
     if ctx.batch_seeds and key + (ctx.seed,) in _BATCHED:
         return _BATCHED.pop(key + (ctx.seed,))
     t = time.perf_counter()
-    return (*train_variant(mix, m, p, ctx.seed, progress=ctx.progress), time.perf_counter() - t)
+    return (*train_variant(mix, m, p, ctx.seed, progress=ctx.progress, device=ctx.device), time.perf_counter() - t)
 
 
 def scatter(ax, x: torch.Tensor, mix: data.Mixture, title: str) -> None:

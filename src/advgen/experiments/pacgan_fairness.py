@@ -36,7 +36,7 @@ def pacgan_fairness(ctx):
     }
     out, samples, rows = {}, {}, []
     for name, kw in variants.items():
-        G, _, r = train_variant(mix, kw.pop("m"), p, ctx.seed, progress=ctx.progress, **kw)
+        G, _, r = train_variant(mix, kw.pop("m"), p, ctx.seed, progress=ctx.progress, device=ctx.device, **kw)
         key = name.split(",")[0].lower() + ("" if "," not in name else ("_wide_d" if "wide" in name else "_big_batch"))
         out.update({f"{key}_modes": r.modes, f"{key}_hq": r.high_quality_fraction, f"{key}_rkl": r.reverse_kl})
         samples[name] = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
