@@ -5,14 +5,14 @@
 >>> history = gan.train(G, D, data.mixture("grid"), pack=2, steps=5000, batch_size=100)
 >>> x = gan.sample(G, 2, 2500, seed=0)
 """
-from .losses import LOSSES, discriminator_loss, generator_loss
+from .losses import LOSSES, TVValue, discriminator_loss, generator_loss, tv_value
 from .pack import Packed, pack, unpack
 from .trainer import (CHECKPOINT, UPDATES, Callback, Extension, GANConfig, History, Latent, State, Step, Trainer,
                       as_latent, sample, train)
 
 __all__ = ["CHECKPOINT", "LOSSES", "UPDATES", "Callback", "Extension", "GANConfig", "History", "Latent", "Packed",
-           "State", "Step", "Trainer", "as_latent", "discriminator_loss", "generator_loss", "pack", "sample",
-           "train", "unpack"]
+           "State", "Step", "TVValue", "Trainer", "as_latent", "discriminator_loss", "generator_loss", "pack", "sample",
+           "train", "tv_value", "unpack"]
 
 from . import latent  # noqa: E402  (controllable generation, issue 8)
 from .conditional import Conditional, conditional_latent, generate_class  # noqa: E402
