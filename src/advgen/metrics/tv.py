@@ -47,7 +47,7 @@ class PiecewiseConstant:
 
     def density(self, x) -> torch.Tensor:
         """The density at each point of ``x`` (float64, the shape of ``x``; 0 outside the support)."""
-        x = _checks.array(x, "x").double()
+        x = _checks.array(x, "x").contiguous()
         e, d = torch.tensor(self.edges, dtype=torch.float64), torch.tensor(self.densities, dtype=torch.float64)
         i = torch.bucketize(x, e, right=True) - 1  # cell [e_i, e_{i+1}) holding x, -1 / len(d) outside
         inside = (i >= 0) & (i < len(d))
