@@ -12,6 +12,8 @@ from ._common import DATA_HELP, add_device, add_scale, add_seed, relaunch
 
 
 def register(sub) -> None:
+    from ..gan.losses import LOSSES
+
     p = sub.add_parser("gan", help="train GAN / PacGAN on the 2-D grid or ring mixture, or on your images")
     p.add_argument("--mixture", choices=("grid", "ring"), default="grid", help="25-Gaussian grid or 8-Gaussian ring")
     p.add_argument("--pack", type=int, default=1, help="PacGAN packing degree m (1 = plain GAN)")
@@ -21,7 +23,8 @@ def register(sub) -> None:
     p.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 (default 0.5; the paper used 0.8)")
     p.add_argument("--lr-decay", type=float, default=0.75,
                    help="fraction of final steps over which the rate falls linearly to 0 (default 0.75)")
-    p.add_argument("--loss", choices=("nonsaturating", "minimax", "lsgan"), default="nonsaturating")
+    p.add_argument("--loss", choices=LOSSES, default="nonsaturating",
+                   help="GAN loss (default nonsaturating; tv: the bounded total-variation objective, advgen.gan.losses)")
     p.add_argument("--update", choices=("simultaneous", "alternating"), default="simultaneous")
     p.add_argument("--width", choices=("quick", "paper"), default="quick",
                    help="nets: quick (G 4×128, D 3×100 maxout) or paper (G 4×400, D 3×200 maxout)")

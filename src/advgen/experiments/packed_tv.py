@@ -6,6 +6,11 @@ from .registry import experiment
 
 SOURCE = "Lin, Khetan, Fanti & Oh, 'PacGAN', NeurIPS 2018, Figure 1 / section 3 (the lecture's packing figure)"
 
+#: The lecture's target and its two generators, both at d_TV = 0.2 from it (``tv-gan`` learns these from samples).
+P = metrics.piecewise([0, 1], [1])
+Q1 = metrics.piecewise([0, 0.5, 1], [1.4, 0.6])  # no mode collapse
+Q2 = metrics.piecewise([0, 0.8], [1.25])         # mode collapse: nothing on [.8, 1]
+
 
 @experiment("packed-tv", section="mode-collapse", title="Total variation of packed distributions")
 def packed_tv(ctx):
@@ -14,9 +19,6 @@ def packed_tv(ctx):
     P, but the product distributions separate: d_TV(P^m, Q2^m) grows much faster with m than
     d_TV(P^m, Q1^m) — a packed discriminator sees the collapse. Exact values (no sampling)."""
     top = ctx.pick(smoke=4, quick=8, full=12, key="max_m")
-    P = metrics.piecewise([0, 1], [1])
-    Q1 = metrics.piecewise([0, 0.5, 1], [1.4, 0.6])
-    Q2 = metrics.piecewise([0, 0.8], [1.25])
     ms = list(range(1, top + 1))
     tv1 = [metrics.packed_tv(P, Q1, m) for m in ms]
     tv2 = [metrics.packed_tv(P, Q2, m) for m in ms]

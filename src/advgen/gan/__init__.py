@@ -7,14 +7,14 @@
 
 Several seeds of one architecture at once, as one batched computation: :func:`train_many`.
 """
-from .losses import LOSSES, discriminator_loss, generator_loss
+from .losses import LOSSES, TVValue, discriminator_loss, generator_loss, tv_value
 from .pack import Packed, pack, unpack
 from .trainer import (CHECKPOINT, UPDATES, Callback, Extension, GANConfig, History, Latent, State, Step, Trainer,
                       as_latent, sample, train)
 
 __all__ = ["CHECKPOINT", "LOSSES", "UPDATES", "Callback", "Extension", "GANConfig", "History", "Latent", "Packed",
-           "State", "Step", "Trainer", "as_latent", "discriminator_loss", "generator_loss", "pack", "sample",
-           "train", "unpack"]
+           "State", "Step", "TVValue", "Trainer", "as_latent", "discriminator_loss", "generator_loss", "pack", "sample",
+           "train", "tv_value", "unpack"]
 
 from . import latent  # noqa: E402  (controllable generation, issue 8)
 from .conditional import Conditional, conditional_latent, generate_class  # noqa: E402

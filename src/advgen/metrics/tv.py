@@ -45,6 +45,21 @@ class PiecewiseConstant:
         object.__setattr__(self, "edges", e)
         object.__setattr__(self, "densities", d)
 
+    def density(self, x) -> torch.Tensor:
+        """The density at each point of ``x`` (float64, the shape of ``x``; 0 outside the support)."""
+        x = _checks.array(x, "x").contiguous()
+        e, d = torch.tensor(self.edges, dtype=torch.float64), torch.tensor(self.densities, dtype=torch.float64)
+        i = torch.bucketize(x, e, right=True) - 1  # cell [e_i, e_{i+1}) holding x, -1 / len(d) outside
+        inside = (i >= 0) & (i < len(d))
+        return torch.where(inside, d[i.clamp(0, len(d) - 1)], torch.zeros(()))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` draws (float64, shape (n,)): a cell with probability density × length, then uniform inside it."""
+        _checks.positive_int(n, "n")
+        e, d = torch.tensor(self.edges, dtype=torch.float64), torch.tensor(self.densities, dtype=torch.float64)
+        k = torch.multinomial(d * (e[1:] - e[:-1]), n, replacement=True, generator=generator)
+        return e[k] + torch.rand(n, generator=generator, dtype=torch.float64) * (e[k + 1] - e[k])
+
     def masses(self, grid: tuple[float, ...]) -> torch.Tensor:
         """Probability of each cell of a refinement ``grid`` of the support."""
         out = []
