@@ -27,6 +27,7 @@ import math
 import torch
 
 from .. import _checks, models
+from . import _attribution
 
 SCORES = ("logit", "prob")
 AUTO_CHUNK = 128  # occluded copies per forward when batch_size is None
@@ -59,18 +60,7 @@ def _check(model, x, target, window, stride, baseline, batch_size, score):
     if batch_size is not None:
         _checks.positive_int(batch_size, "batch_size")
     _checks.choice(score, "score", SCORES)
-    if isinstance(baseline, torch.Tensor):
-        _checks.tensor(baseline, "baseline", floating=False, what="a number or a tensor broadcastable to x")
-        try:
-            baseline = torch.broadcast_to(baseline.to(x.dtype), x.shape)
-        except RuntimeError:
-            raise ValueError(f"baseline of shape {tuple(baseline.shape)} does not broadcast to x {tuple(x.shape)}") from None
-    else:
-        baseline = _checks.number(baseline, "baseline")
-        baseline = torch.full((1,) * x.dim(), baseline, dtype=x.dtype).expand(x.shape)
-    lo, hi = model.bounds
-    if not (float(baseline.min()) >= lo and float(baseline.max()) <= hi):
-        raise ValueError(f"baseline must have values in the bounds [{lo:g}, {hi:g}]")
+    baseline = _attribution.baseline(baseline, x, model.bounds)
     return window, stride, baseline
 
 
