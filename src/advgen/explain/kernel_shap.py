@@ -36,12 +36,13 @@ from . import _attribution as A
 INF_WEIGHT = 1e6  # Captum's stand-in for the infinite weight of the empty and full coalitions
 
 
-def superpixels(x: torch.Tensor, n_segments: int = 50, *, compactness: float | None = None) -> torch.Tensor:
+def superpixels(x: torch.Tensor, n_segments: int = 50, *, compactness: float | None = None,
+                bounds=None) -> torch.Tensor:
     """SLIC superpixels of each image, N×1×H×W int64 labels 0 … K−1 (3 channels: in CIELAB,
-    compactness 10; otherwise on the values, compactness 0.1)."""
+    compactness 10; otherwise on the values, compactness 0.1); ``x`` inside ``bounds`` (default [0, 1])."""
     from skimage.segmentation import slic
 
-    _checks.images(x, bounds=(float(x.min()), float(x.max()) + 1.0) if x.numel() else (0.0, 1.0))
+    _checks.images(x, bounds=_checks.bounds(bounds))
     n_segments = _checks.integer(n_segments, "n_segments", minimum=2, maximum=1_000_000,
                                  what="a number of superpixels >= 2")
     c = x.shape[1]
@@ -60,10 +61,10 @@ def superpixels(x: torch.Tensor, n_segments: int = 50, *, compactness: float | N
     return torch.from_numpy(np.stack(out)[:, None].astype(np.int64))
 
 
-def _mask(feature_mask, x: torch.Tensor, n_segments) -> torch.Tensor:
+def _mask(feature_mask, x: torch.Tensor, n_segments, bounds) -> torch.Tensor:
     """The feature map as N×C×H×W int64 (values ≥ 0, at least 2 features per image)."""
     if feature_mask is None:
-        m = superpixels(x, n_segments)
+        m = superpixels(x, n_segments, bounds=bounds)
     else:
         _checks.tensor(feature_mask, "feature_mask", floating=False, what="integer feature labels")
         if feature_mask.is_floating_point():
@@ -143,7 +144,7 @@ def kernel_shap(model, x: torch.Tensor, target=None, *, feature_mask=None, n_seg
     n_samples = _checks.integer(n_samples, "n_samples", minimum=2, maximum=1_000_000, what="a number of samples >= 2")
     base = A.baseline(baseline, x, model.bounds)
     gen = _checks.generator(seed, "seed")
-    mask = _mask(feature_mask, x, n_segments)
+    mask = _mask(feature_mask, x, n_segments, model.bounds)
     sizes = (mask.flatten(1).amax(1) + 1).tolist()
     drawn = [coalitions(m, n_samples, gen) for m in sizes]
     z = torch.zeros(len(x), n_samples, max(sizes), dtype=torch.bool)
