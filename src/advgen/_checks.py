@@ -327,7 +327,7 @@ def baseline(v, x: torch.Tensor, bounds: tuple[float, float], name: str = "basel
     if isinstance(v, torch.Tensor):
         tensor(v, name, floating=False, what="a number or a tensor broadcastable to x")
         try:
-            v = torch.broadcast_to(v.to(x.dtype), x.shape)
+            v = torch.broadcast_to(v.detach().to(x.dtype), x.shape)
         except RuntimeError:
             raise ValueError(f"{name} of shape {tuple(v.shape)} does not broadcast to x {tuple(x.shape)}") from None
     else:

@@ -61,6 +61,19 @@ def test_predict_matches_library(server, app):
     assert torch.allclose(t(r["occlusion"]), o / o.max(), atol=TOL)
 
 
+def test_predict_offers_the_attribution_family(server, app):
+    status, info = server.get("/api/info")
+    assert status == 200 and {"integrated_gradients", "grad_cam", "kernel_shap"} <= set(info["explain"])
+    new = [k for k in info["explain"] if k not in ("saliency", "occlusion")]
+    status, r = server.post("/api/predict", {"model": "mnist-cnn", "image": digit(3), "explain": new})
+    assert status == 200
+    for k in new:
+        assert len(r[k]) == 784 and max(r[k]) <= 1 + TOL and min(r[k]) >= 0, k
+    m, x = app.classifiers["mnist-cnn"], t(digit(3))
+    g = explain.integrated_gradients(m, x, r["target"], n_steps=32).clamp(min=0)
+    assert torch.allclose(t(r["integrated_gradients"]), g / g.max(), atol=TOL)
+
+
 def test_predict_nested_rows_and_target(server):
     rows = t(digit(0))[0, 0].tolist()
     status, r = server.post("/api/predict", {"image": rows, "target": 4, "explain": []})

@@ -1,8 +1,8 @@
 """The playground's request handlers: validate a JSON body, call the library, answer JSON.
 
 Every handler is ``fn(app, body: dict) -> dict`` (or ``fn(app, query: dict)`` for GET) and uses
-advgen's own functions, never a second implementation: :func:`advgen.explain.saliency` and
-:func:`~advgen.explain.occlusion`, :func:`advgen.attacks.fgsm` / :func:`~advgen.attacks.pgd` /
+advgen's own functions, never a second implementation: :func:`advgen.explain.saliency`,
+:func:`~advgen.explain.occlusion` and the other explainers of :data:`EXPLAINERS`, :func:`advgen.attacks.fgsm` / :func:`~advgen.attacks.pgd` /
 :func:`~advgen.attacks.carlini_wagner_l2`, the zoo's classifiers and ``mnist-gan``,
 :func:`advgen.gan.latent.interpolate`, and for the mode-collapse lab :func:`advgen.gan.train` on
 :func:`advgen.data.mixture` judged by :func:`advgen.metrics.mode_coverage` (see :mod:`.lab`).
@@ -35,7 +35,19 @@ MAX_Z = 6.0              # |z_i| limit of the latent sliders
 MAX_INTERPOLATION = 16
 ROUNDS_KEPT = 4096       # open "which one is real" rounds remembered
 CLIENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
-EXPLAIN = ("saliency", "occlusion")
+#: Heat maps /api/predict draws: each one channel per image, positive evidence, scaled to a maximum of 1.
+EXPLAINERS = {
+    "saliency": lambda m, x, t: explain.saliency(m, x, t),
+    "occlusion": lambda m, x, t: explain.occlusion(m, x, t)[:, :1],
+    "integrated_gradients": lambda m, x, t: explain.integrated_gradients(m, x, t, n_steps=32),
+    "smoothgrad": lambda m, x, t: explain.smoothgrad(m, x, t, n_samples=16, seed=0),
+    "vargrad": lambda m, x, t: explain.vargrad(m, x, t, n_samples=16, seed=0),
+    "input_x_gradient": lambda m, x, t: explain.input_x_gradient(m, x, t),
+    "grad_cam": lambda m, x, t: explain.grad_cam(m, x, t),
+    "guided_grad_cam": lambda m, x, t: explain.guided_grad_cam(m, x, t),
+    "kernel_shap": lambda m, x, t: explain.kernel_shap(m, x, t, n_samples=100, n_segments=30, seed=0),
+}
+EXPLAIN = tuple(EXPLAINERS)
 ATTACKS = ("fgsm", "pgd", "cw")
 
 
@@ -260,11 +272,7 @@ def _predict_compute(app: App, key, items) -> list[dict]:
     probs = _probs(model, x)
     targets = [t if t is not None else _argmax(p) for (_, t), p in zip(items, probs)]
     out = [{"probs": p, "target": t} for p, t in zip(probs, targets)]
-    maps = {}
-    if "saliency" in methods:
-        maps["saliency"] = _normalise(explain.saliency(model, x, targets))
-    if "occlusion" in methods:
-        maps["occlusion"] = _normalise(explain.occlusion(model, x, targets)[:, :1].clamp(min=0))
+    maps = {k: _normalise(EXPLAINERS[k](model, x, targets).sum(1, keepdim=True).clamp(min=0)) for k in methods}
     for k, h in maps.items():
         for o, row in zip(out, h):
             o[k] = flat(row)

@@ -1,0 +1,34 @@
+"""Input × gradient (Shrikumar, Greenside, Shcherbina & Kundaje 2016, "Not Just a Black Box";
+the gradient ⊙ input baseline of Ancona et al. 2018, "Towards better understanding of gradient-based
+attribution methods", §2.2).
+
+    A(x) = x ⊙ ∂S_c/∂x
+
+the first-order Taylor term of the target's logit S_c about 0 (for a linear model exactly each
+feature's contribution w_i x_i). This is Captum's ``InputXGradient``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import _checks
+from . import _attribution as A
+
+
+def input_x_gradient(model, x: torch.Tensor, target=None, *, internal_batch_size: int | None = None,
+                     bounds=None, output=None) -> torch.Tensor:
+    """x ⊙ ∂S_target/∂x with the input's shape.
+
+    Args:
+        model, x, target: as :func:`advgen.explain.saliency` (``None`` explains the predicted class).
+        internal_batch_size: images per backward pass; ``None`` is automatic (bounded memory).
+        bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
+    """
+    model = A.setup(model, x, bounds, output, internal_batch_size)
+    dev = _checks.device_of(model)
+    with _checks.frozen(model):
+        chunk = A.chunk_size(model, x, internal_batch_size, len(x))
+        xd = x.detach().to(dev)
+        _, t = A.scores(model, xd, target, chunk)
+        g = torch.cat([A.gradient(model, xd[s:s + chunk], t[s:s + chunk]) for s in range(0, len(x), chunk)])
+    return A.output(xd * g, x)
