@@ -332,3 +332,16 @@ def test_bad_images_and_targets(cnn, x, name, kwargs, err, match):
     args = dict(x=x, target=None) | kwargs
     with pytest.raises(err, match=match):
         getattr(explain, name)(cnn, args.pop("x"), **args, **FAST.get(name, {}))
+
+
+def test_grad_cam_default_layer_is_the_rectified_last_conv():
+    torch.manual_seed(0)
+    relu_next = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3)).eval()
+    x1 = torch.rand(5, 1, 6, 6)
+    ours = explain.grad_cam(relu_next, x1, 1)
+    close(ours, explain.grad_cam(relu_next, x1, 1, layer=relu_next[1]))
+    assert float((ours - explain.grad_cam(relu_next, x1, 1, layer=relu_next[0])).abs().max()) > 1e-6
+    shared = nn.ReLU()  # a ReLU module run twice is no layer of its own: the conv stays the default
+    twice = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), shared, nn.Conv2d(4, 4, 3, padding=1), shared,
+                          nn.Flatten(), nn.Linear(4 * 36, 3)).eval()
+    close(explain.grad_cam(twice, x1, 1), explain.grad_cam(twice, x1, 1, layer=twice[2]))

@@ -1,5 +1,10 @@
-"""Plumbing shared by the attribution methods (private): argument checks, baselines, targets,
-memory-bounded chunks and the one gradient pass they all run.
+"""Plumbing shared by the attribution methods (private): argument checks, targets, memory-bounded
+chunks and the gradient passes they all run.
+
+Passes. The methods that take one gradient per image (input × gradient, guided backpropagation,
+Grad-CAM) run one forward and one backward per chunk of ``internal_batch_size`` images (default
+:data:`PLAIN_CHUNK`), the predicted class read off that same forward and a given target checked
+against its logits: nothing is run twice (:func:`passes`).
 
 Memory. The path methods (integrated gradients, SmoothGrad/VarGrad) and KernelSHAP evaluate an
 *expanded* batch of ``n_steps × N`` or ``n_samples × N`` inputs. With ``internal_batch_size=None``
@@ -20,6 +25,8 @@ from .. import _checks, models
 MEMORY_BUDGET = 256 * 2**20
 #: Most rows in one automatic chunk (tiny models would otherwise get chunks of millions).
 MAX_CHUNK = 4096
+#: Images per pass of the one-gradient-per-image methods when ``internal_batch_size`` is None (as saliency's).
+PLAIN_CHUNK = 256
 
 
 def setup(model, x, bounds, output, internal_batch_size) -> models.Classifier:
@@ -58,6 +65,32 @@ def chunk_size(model, x: torch.Tensor, internal_batch_size: int | None, rows: in
         return internal_batch_size
     per = per_input_bytes(model, x[:1].to(_checks.device_of(model)), grad)
     return max(1, min(rows, MAX_CHUNK, MEMORY_BUDGET // (2 * per)))
+
+
+def passes(model: models.Classifier, x: torch.Tensor, target, internal_batch_size: int | None):
+    """One forward per chunk with gradients on: yields ``(xb, logits, t)``, ``xb`` the chunk (requiring grad)
+    and ``t`` its targets (the predicted classes where ``target`` is None; a given ``target`` is checked
+    against the first chunk's logits). The caller differentiates inside the loop."""
+    chunk = internal_batch_size or PLAIN_CHUNK
+    dev = _checks.device_of(model)
+    for s in range(0, len(x), chunk):
+        with _checks.gradients():
+            xb = _checks.differentiable(x[s:s + chunk].detach().to(dev)).requires_grad_(True)
+            logits = _checks.forward(model, xb, shape=x.shape)
+            if s == 0 and target is not None:
+                target = _checks.labels(target, len(x), logits.shape[1]).to(dev)
+            yield xb, logits, (logits.argmax(1) if target is None else target[s:s + chunk])
+
+
+@torch.no_grad()
+def targets(model: models.Classifier, x: torch.Tensor, target, chunk: int) -> torch.Tensor:
+    """The targets (N,): ``target`` checked against the number of classes (one forward of one image), or
+    the predicted classes (a forward of every image) where it is None."""
+    if target is None:
+        return scores(model, x, None, chunk)[1]
+    dev = _checks.device_of(model)
+    k = _checks.forward(model, x[:1].to(dev), shape=x.shape).shape[1]
+    return _checks.labels(target, len(x), k).to(dev)
 
 
 @torch.no_grad()

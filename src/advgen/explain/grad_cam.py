@@ -10,7 +10,8 @@ each channel is weighted by its global-average-pooled gradient and the weighted 
 to the input's H×W with :func:`torch.nn.functional.interpolate` (Captum's
 ``LayerAttribution.interpolate``: ``"nearest"``, ``"bilinear"`` … without ``align_corners``;
 ``None`` keeps the layer's h×w). ``layer`` is a module of the model or its name in
-``model.named_modules()``; by default the last ``nn.Conv2d`` the forward pass runs.
+``model.named_modules()``; by default the last ``nn.Conv2d`` the forward pass runs, or the ``nn.ReLU``
+that follows it (once) — the rectified feature maps.
 """
 from __future__ import annotations
 
@@ -24,22 +25,11 @@ from . import _attribution as A
 UPSAMPLE = (None, "nearest", "bilinear", "bicubic", "area", "nearest-exact")
 
 
-def resolve_layer(model: nn.Module, layer, x1: torch.Tensor) -> nn.Module:
-    """The module ``layer`` names in ``model`` (a module or a dotted name); ``None``: the last
-    ``nn.Conv2d`` run by a forward pass of ``x1``."""
+def resolve_layer(model: nn.Module, layer) -> nn.Module | None:
+    """The module ``layer`` names in ``model`` (a module or a dotted name); ``None`` stays None (the last
+    ``nn.Conv2d`` the forward runs, found by :class:`_Recorder` in the first pass)."""
     if layer is None:
-        fired = []
-        hooks = [m.register_forward_hook(lambda mod, i, o: fired.append(mod))
-                 for m in model.modules() if isinstance(m, nn.Conv2d)]
-        try:
-            with torch.no_grad():
-                model(x1)
-        finally:
-            for h in hooks:
-                h.remove()
-        if not fired:
-            raise ValueError("layer: the model runs no nn.Conv2d; pass layer= (a module or its name)")
-        return fired[-1]
+        return None
     if isinstance(layer, nn.Module):
         if not any(m is layer for m in model.modules()):
             raise ValueError(f"layer {type(layer).__name__} is not a module of the model")
@@ -56,28 +46,42 @@ def resolve_layer(model: nn.Module, layer, x1: torch.Tensor) -> nn.Module:
     raise ValueError(f"layer {layer!r} is not a module of the model (its modules: {shown}, …)")
 
 
-def layer_maps(model, xb: torch.Tensor, target: torch.Tensor, layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """The layer's output A (N×k×h×w) on ``xb`` and ∂(Σ_n y^{c_n})/∂A."""
-    seen = []
+class _Recorder:
+    """Forward hooks that keep the outputs of ``layer`` during one forward pass. When ``layer`` is None the
+    first pass picks it: the last ``nn.Conv2d`` run, or the ``nn.ReLU`` module run right after it when that
+    ReLU runs once (the rectified feature maps the paper weights); every leaf module is watched for that."""
 
-    def keep(mod, inp, out):
-        seen.append(out)
+    def __init__(self, model: nn.Module, layer: nn.Module | None):
+        self.layer, self.seen = layer, []
+        watched = [layer] if layer is not None else [m for m in model.modules() if not any(m.children())]
+        self.hooks = [m.register_forward_hook(self._keep) for m in watched]
 
-    hook = layer.register_forward_hook(keep)
-    try:
-        with _checks.gradients():
-            xb = _checks.differentiable(xb.detach()).requires_grad_(True)
-            score = model.score(model(xb), target).sum()
-            if len(seen) != 1 or not isinstance(seen[0], torch.Tensor):
-                raise ValueError(f"layer must run exactly once per forward and return a tensor; it ran "
-                                 f"{len(seen)} time(s)" + (f" returning {type(seen[0]).__name__}" if seen else ""))
-            act = seen[0]
-            if act.dim() != 4 or act.shape[0] != len(xb):
-                raise ValueError(f"layer must output N×C×h×w feature maps, got shape {tuple(act.shape)}")
-            (g,) = torch.autograd.grad(score, act, allow_unused=True)
-    finally:
-        hook.remove()
-    return act.detach(), torch.zeros_like(act) if g is None else g
+    def _keep(self, mod, inp, out):
+        self.seen.append((mod, out))
+
+    def activation(self, n: int) -> torch.Tensor:
+        """The layer's output of the pass just run (N×k×h×w), then ready for the next pass."""
+        if self.layer is None:
+            convs = [i for i, (mod, _) in enumerate(self.seen) if isinstance(mod, nn.Conv2d)]
+            if not convs:
+                raise ValueError("layer: the model runs no nn.Conv2d; pass layer= (a module or its name)")
+            i = convs[-1]
+            after = self.seen[i + 1][0] if i + 1 < len(self.seen) else None
+            once = after is not None and sum(mod is after for mod, _ in self.seen) == 1
+            self.layer = after if once and isinstance(after, nn.ReLU) else self.seen[i][0]
+        seen = [out for mod, out in self.seen if mod is self.layer]
+        self.seen = []
+        if len(seen) != 1 or not isinstance(seen[0], torch.Tensor):
+            raise ValueError(f"layer must run exactly once per forward and return a tensor; it ran "
+                             f"{len(seen)} time(s)" + (f" returning {type(seen[0]).__name__}" if seen else ""))
+        act = seen[0]
+        if act.dim() != 4 or act.shape[0] != n:
+            raise ValueError(f"layer must output N×C×h×w feature maps, got shape {tuple(act.shape)}")
+        return act
+
+    def remove(self) -> None:
+        for h in self.hooks:
+            h.remove()
 
 
 def cam(act: torch.Tensor, g: torch.Tensor, relu: bool, size, upsample) -> torch.Tensor:
@@ -94,21 +98,24 @@ def grad_cam(model, x: torch.Tensor, target=None, *, layer=None, relu: bool = Tr
 
     Args:
         model, x, target: as :func:`advgen.explain.saliency` (``None`` explains the predicted class).
-        layer: a convolutional module of ``model`` or its name (``"layers.1"``); ``None``: the last conv run.
+        layer: a convolutional module of ``model`` or its name (``"layers.1"``); ``None``: the last conv run
+            (its ReLU's output when an ``nn.ReLU`` module follows it).
         relu: keep only the positive evidence (the paper); ``False`` is Captum's default.
         upsample: interpolation mode to the input's size, or ``None`` for the layer's resolution.
-        internal_batch_size: images per backward pass; ``None`` is automatic (bounded memory).
+        internal_batch_size: images per forward/backward pass (``None``: 256).
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
     model = A.setup(model, x, bounds, output, internal_batch_size)
     relu = _checks.flag(relu, "relu")
     _checks.choice(upsample, "upsample", UPSAMPLE)
-    dev = _checks.device_of(model)
-    with _checks.frozen(model):
-        xd = x.detach().to(dev)
-        layer = resolve_layer(model, layer, xd[:1])
-        chunk = A.chunk_size(model, x, internal_batch_size, len(x))
-        _, t = A.scores(model, xd, target, chunk)
-        maps = [cam(*layer_maps(model, xd[s:s + chunk], t[s:s + chunk], layer), relu, x.shape[2:], upsample)
-                for s in range(0, len(x), chunk)]
+    rec = _Recorder(model, resolve_layer(model, layer))
+    maps = []
+    try:
+        with _checks.frozen(model):
+            for xb, logits, t in A.passes(model, x, target, internal_batch_size):
+                act = rec.activation(len(xb))
+                (g,) = torch.autograd.grad(model.score(logits, t).sum(), act, allow_unused=True)
+                maps.append(cam(act.detach(), torch.zeros_like(act) if g is None else g, relu, x.shape[2:], upsample))
+    finally:
+        rec.remove()
     return A.output(torch.cat(maps), x)

@@ -53,15 +53,12 @@ def guided_backprop(model, x: torch.Tensor, target=None, *, internal_batch_size:
 
     Args:
         model, x, target: as :func:`advgen.explain.saliency` (``None`` explains the predicted class).
-        internal_batch_size: images per backward pass; ``None`` is automatic (bounded memory).
+        internal_batch_size: images per forward/backward pass (``None``: 256).
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
     model = A.setup(model, x, bounds, output, internal_batch_size)
-    dev = _checks.device_of(model)
-    with _checks.frozen(model):
-        chunk = A.chunk_size(model, x, internal_batch_size, len(x))
-        xd = x.detach().to(dev)
-        _, t = A.scores(model, xd, target, chunk)
-        with guided_relus(model):
-            g = torch.cat([A.gradient(model, xd[s:s + chunk], t[s:s + chunk]) for s in range(0, len(x), chunk)])
-    return A.output(g, x)
+    out = []
+    with _checks.frozen(model), guided_relus(model):
+        for xb, logits, t in A.passes(model, x, target, internal_batch_size):
+            out.append(torch.autograd.grad(model.score(logits, t).sum(), xb)[0])
+    return A.output(torch.cat(out), x)

@@ -21,14 +21,13 @@ def input_x_gradient(model, x: torch.Tensor, target=None, *, internal_batch_size
 
     Args:
         model, x, target: as :func:`advgen.explain.saliency` (``None`` explains the predicted class).
-        internal_batch_size: images per backward pass; ``None`` is automatic (bounded memory).
+        internal_batch_size: images per forward/backward pass (``None``: 256).
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
     model = A.setup(model, x, bounds, output, internal_batch_size)
-    dev = _checks.device_of(model)
+    out = []
     with _checks.frozen(model):
-        chunk = A.chunk_size(model, x, internal_batch_size, len(x))
-        xd = x.detach().to(dev)
-        _, t = A.scores(model, xd, target, chunk)
-        g = torch.cat([A.gradient(model, xd[s:s + chunk], t[s:s + chunk]) for s in range(0, len(x), chunk)])
-    return A.output(xd * g, x)
+        for xb, logits, t in A.passes(model, x, target, internal_batch_size):
+            (g,) = torch.autograd.grad(model.score(logits, t).sum(), xb)
+            out.append(xb.detach() * g)
+    return A.output(torch.cat(out), x)

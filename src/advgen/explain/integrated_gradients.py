@@ -80,7 +80,10 @@ def integrated_gradients(model, x: torch.Tensor, target=None, *, baseline=0.0, n
     with _checks.frozen(model):
         chunk = A.chunk_size(model, x, internal_batch_size, n_steps * len(x))
         xd, bd = x.detach().to(dev), base.to(dev)
-        fx, t = A.scores(model, xd, target, chunk)
+        if return_gap:
+            fx, t = A.scores(model, xd, target, chunk)
+        else:
+            t = A.targets(model, xd, target, chunk)
         diff = xd - bd
         wide = torch.promote_types(x.dtype, torch.float32)  # float32 as Captum's, float64 for float64 inputs
         a = torch.tensor(alphas, dtype=wide, device=dev)

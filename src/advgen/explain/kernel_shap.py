@@ -156,7 +156,7 @@ def kernel_shap(model, x: torch.Tensor, target=None, *, feature_mask=None, n_seg
     with _checks.frozen(model), torch.no_grad():
         chunk = A.chunk_size(model, x, internal_batch_size, n * n_samples, grad=False)
         xd, bd = x.detach().to(dev), base.to(dev)
-        _, t = A.scores(model, xd, target, chunk)
+        t = A.targets(model, xd, target, chunk)
         zd, md = z.to(dev), mask.to(dev).flatten(1)
         ys = []
         for start in range(0, n * n_samples, chunk):

@@ -53,7 +53,7 @@ def noise_moments(model, x, target, stdev, n_samples, seed, abs, internal_batch_
             m = _rows_multiple(d)
             chunk = max(m, chunk // m * m)
         xd = x.detach().to(dev)
-        _, t = A.scores(model, xd, target, chunk)
+        t = A.targets(model, xd, target, chunk)
 
         def noisy(c, i, start, stop):
             eps = torch.randn((stop - start, *x.shape[1:]), generator=gen, dtype=torch.float32)
