@@ -4,7 +4,7 @@ and the adversarially trained MNIST CNN, judged by deletion/insertion (Petsiuk e
 itself as controls (:mod:`advgen.metrics.explanations`)."""
 from __future__ import annotations
 
-import inspect
+import functools
 import time
 
 import torch
@@ -15,32 +15,25 @@ from .registry import experiment
 
 MODELS = ("mnist-cnn", "mnist-cnn-pgd")
 
-#: The methods judged, by their name in advgen.explain, with the sizes they are called with (a keyword the
-#: function's signature lacks is dropped). Those advgen.explain does not have (yet) are skipped.
-CANDIDATES = {
+#: The methods judged, by their name in advgen.explain, with the sizes they are called with.
+METHODS = {
     "saliency": {},
     "occlusion": {"window": 7, "stride": 3},
     "input_x_gradient": {},
-    "integrated_gradients": {"steps": 32, "n_steps": 32},
-    "smoothgrad": {"samples": 16, "n_samples": 16, "seed": 0},
-    "vargrad": {"samples": 16, "n_samples": 16, "seed": 0},
+    "integrated_gradients": {"n_steps": 32},
+    "smoothgrad": {"n_samples": 16, "seed": 0},
+    "vargrad": {"n_samples": 16, "seed": 0},
     "grad_cam": {},
     "guided_grad_cam": {},
-    "kernel_shap": {"samples": 200, "n_samples": 200, "seed": 0},
+    "kernel_shap": {"n_samples": 200, "seed": 0},
 }
 #: Controls: a map that ignores the model (the input: bright ink first) and uniform noise.
 CONTROLS = ("input", "random")
 
 
-def _bind(fn, sizes: dict):
-    kw = {k: v for k, v in sizes.items() if k in inspect.signature(fn).parameters}
-    return lambda model, x, target: fn(model=model, x=x, target=target, **kw)
-
-
 def methods() -> dict:
-    """name → ``f(model, x, target)`` for every method of :data:`CANDIDATES` that advgen.explain has."""
-    found = {name: getattr(explain, name, None) for name in CANDIDATES}
-    return {name: _bind(fn, CANDIDATES[name]) for name, fn in found.items() if callable(fn)}
+    """name → ``f(model, x, target)`` for every method of :data:`METHODS`, called with its sizes."""
+    return {name: functools.partial(getattr(explain, name), **sizes) for name, sizes in METHODS.items()}
 
 
 def as_map(a: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
