@@ -39,6 +39,9 @@ from torch import nn
 
 from . import _checks, losses
 
+__all__ = ["DEFAULT_BOUNDS", "BlackBox", "Classifier", "ModelSpecError", "black_box", "classifier", "is_zoo", "load",
+           "load_state", "logits_of"]
+
 DEFAULT_BOUNDS = _checks.DEFAULT_BOUNDS
 
 
@@ -297,6 +300,11 @@ def load(spec, weights=None, *, device: str | torch.device = "cpu", name: str = 
 
 
 def is_zoo(spec) -> bool:
+    """Whether ``spec`` names a classifier of the zoo.
+
+    >>> is_zoo("mnist-cnn"), is_zoo("my_net.py:build")
+    (True, False)
+    """
     from . import zoo
 
     return isinstance(spec, str) and spec in zoo.ENTRIES

@@ -38,9 +38,14 @@ from torch import nn
 from . import __version__, data, distributed, io, nets
 from .train import FitConfig, accuracy, fit
 
+__all__ = ["ENTRIES", "Entry", "build", "cache_lock", "home", "info", "key_of", "load", "path", "shipped_dir",
+           "shipped_info", "shipped_path", "source"]
+
 
 @dataclass(frozen=True)
 class Entry:
+    """One zoo model's recipe: its architecture, dataset, training settings and promised accuracy."""
+
     architecture: str
     dataset: str
     fit: FitConfig
