@@ -128,6 +128,13 @@ def unshadow(pkg, name: str) -> None:
     runtime = importlib.import_module(name)
     for member in getattr(runtime, "__all__", ()):
         value, current = getattr(runtime, member), module.members.get(member)
+        origin = getattr(value, "__module__", None) or ""
+        if (inspect.isclass(value) or inspect.isroutine(value)) and not origin.startswith("advgen"):
+            # Re-exported from another package (sklearn's ConvergenceWarning): griffe does not load it, so
+            # it would have no entry; give it one that says where it comes from.
+            doc = f"`{origin}.{value.__qualname__}`, re-exported here."
+            module.set_member(member, griffe.Attribute(member, parent=module, docstring=griffe.Docstring(doc)))
+            continue
         if current is None or current.is_alias or not current.is_module or inspect.ismodule(value):
             continue
         target = current.members.get(getattr(value, "__qualname__", ""))
