@@ -181,7 +181,13 @@ class Classifier(nn.Module):
 
 def classifier(model, *, output=None, loss=None, bounds=None, name: str = "model") -> Classifier:
     """``model`` as a :class:`Classifier`: a bare module is wrapped; a Classifier is kept, or re-wrapped
-    with the settings given here replacing its own."""
+    with the settings given here replacing its own.
+
+    >>> from torch import nn
+    >>> c = classifier(nn.Linear(4, 1))                     # one logit: a binary classifier
+    >>> c(torch.zeros(2, 4)).shape                          # logits (0, z)
+    torch.Size([2, 2])
+    """
     if isinstance(model, Classifier):
         if output is None and loss is None and bounds is None:
             return model

@@ -238,7 +238,12 @@ def _announce(name: str) -> None:
 def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False,
          progress: bool = True) -> nn.Module:
     """The trained model ``name`` in eval mode on ``device``: the user's cache, else the shipped weights,
-    else trained (and cached) now. ``retrain=True`` trains from scratch into the user's cache."""
+    else trained (and cached) now. ``retrain=True`` trains from scratch into the user's cache.
+
+    >>> model = load("mnist-mlp")                        # the shipped weights, in eval mode
+    >>> model.training
+    False
+    """
     _entry(name)
     target = path(name)
     if not retrain:
