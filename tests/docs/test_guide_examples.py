@@ -1,6 +1,6 @@
 """The Python blocks of the documentation pages run, as printed (issue 24).
 
-Every ```python block of ``docs/**/*.md`` runs, the blocks of one page in order and in one namespace
+Every ```python block of ``docs/**/*.md`` and of the README runs, the blocks of one page in order and in one namespace
 (a later block may use an earlier one's names), in a temporary working folder. A block preceded by
 the line ``<!-- example: skip -->`` is shown only. The pages keep their examples small (a few images,
 a few steps), so the whole set takes seconds.
@@ -22,7 +22,7 @@ def examples(page: Path) -> list[tuple[int, str]]:
     return [(text[:m.start(2)].count("\n") + 1, m.group(2)) for m in BLOCK.finditer(text) if not m.group(1)]
 
 
-PAGES = sorted(p for p in DOCS.rglob("*.md") if examples(p))
+PAGES = [DOCS.parent / "README.md"] + sorted(p for p in DOCS.rglob("*.md") if examples(p))  # the README's quick starts too
 
 
 def test_the_guide_pages_have_examples():
@@ -30,7 +30,7 @@ def test_the_guide_pages_have_examples():
                                        "controllable.md", "image-to-image.md", "restore.md", "own-model.md"}
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS.parent)))
 def test_page_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples may write figures
     namespace = {"__name__": "docs_example"}
