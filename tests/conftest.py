@@ -16,7 +16,8 @@ os.environ.setdefault("ADVGEN_HOME", str(Path(__file__).resolve().parent.parent 
 #: Test folders whose tests run on one torch thread: their nets and batches are tiny, a second OpenMP
 #: thread mostly spins (10-100× slower measured on a busy 2-core machine), and the distributed tests
 #: need the thread count of their one-thread subprocesses for bit-identity.
-ONE_THREAD = {"attacks", "blackbox", "defenses", "disentangle", "distributed", "image2image", "models", "restore", "zoo"}
+ONE_THREAD = {"attacks", "blackbox", "defenses", "disentangle", "distributed", "docs", "image2image", "models", "restore",
+              "zoo"}
 
 
 def pytest_collection_modifyitems(config, items):

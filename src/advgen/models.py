@@ -39,6 +39,9 @@ from torch import nn
 
 from . import _checks, losses
 
+__all__ = ["DEFAULT_BOUNDS", "BlackBox", "Classifier", "ModelSpecError", "black_box", "classifier", "is_zoo", "load",
+           "load_state", "logits_of"]
+
 DEFAULT_BOUNDS = _checks.DEFAULT_BOUNDS
 
 
@@ -178,7 +181,13 @@ class Classifier(nn.Module):
 
 def classifier(model, *, output=None, loss=None, bounds=None, name: str = "model") -> Classifier:
     """``model`` as a :class:`Classifier`: a bare module is wrapped; a Classifier is kept, or re-wrapped
-    with the settings given here replacing its own."""
+    with the settings given here replacing its own.
+
+    >>> from torch import nn
+    >>> c = classifier(nn.Linear(4, 1))                     # one logit: a binary classifier
+    >>> c(torch.zeros(2, 4)).shape                          # logits (0, z)
+    torch.Size([2, 2])
+    """
     if isinstance(model, Classifier):
         if output is None and loss is None and bounds is None:
             return model
@@ -297,6 +306,11 @@ def load(spec, weights=None, *, device: str | torch.device = "cpu", name: str = 
 
 
 def is_zoo(spec) -> bool:
+    """Whether ``spec`` names a classifier of the zoo.
+
+    >>> is_zoo("mnist-cnn"), is_zoo("my_net.py:build")
+    (True, False)
+    """
     from . import zoo
 
     return isinstance(spec, str) and spec in zoo.ENTRIES

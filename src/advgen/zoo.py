@@ -38,9 +38,14 @@ from torch import nn
 from . import __version__, data, distributed, io, nets
 from .train import FitConfig, accuracy, fit
 
+__all__ = ["ENTRIES", "Entry", "build", "cache_lock", "home", "info", "key_of", "load", "path", "shipped_dir",
+           "shipped_info", "shipped_path", "source"]
+
 
 @dataclass(frozen=True)
 class Entry:
+    """One zoo model's recipe: its architecture, dataset, training settings and promised accuracy."""
+
     architecture: str
     dataset: str
     fit: FitConfig
@@ -233,7 +238,12 @@ def _announce(name: str) -> None:
 def load(name: str, *, device: str | torch.device = "cpu", retrain: bool = False,
          progress: bool = True) -> nn.Module:
     """The trained model ``name`` in eval mode on ``device``: the user's cache, else the shipped weights,
-    else trained (and cached) now. ``retrain=True`` trains from scratch into the user's cache."""
+    else trained (and cached) now. ``retrain=True`` trains from scratch into the user's cache.
+
+    >>> model = load("mnist-mlp")                        # the shipped weights, in eval mode
+    >>> model.training
+    False
+    """
     _entry(name)
     target = path(name)
     if not retrain:

@@ -309,13 +309,12 @@ def test_classifier_is_kept_or_rewrapped(resnet):
 
 
 def test_the_readme_example_runs():
-    """The Python example of the README's "Your own model" section, as printed."""
+    """The Python example of the guide's "Your own model and data" page (moved there from the README), as printed."""
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("## Your own model"):]
-    code = section[section.index("```python\n") + 10:]
-    exec(compile(code[:code.index("```")], "README.md", "exec"), {"__name__": "readme"})
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "own-model.md").read_text()
+    code = page[page.index("```python\n") + 10:]
+    exec(compile(code[:code.index("```")], "docs/guide/own-model.md", "exec"), {"__name__": "readme"})
 
 
 def test_a_misshapen_batch_is_reported_with_its_own_shape(resnet):

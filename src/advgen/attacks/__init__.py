@@ -7,9 +7,12 @@ tensors come back untouched; random starts take a ``seed``. See :mod:`advgen.att
 
 >>> from advgen import attacks, data, zoo
 >>> model, ds = zoo.load("mnist-cnn"), data.load("mnist")
->>> x, y = ds.x_test[:100], ds.y_test[:100]
+>>> x, y = ds.x_test[:20], ds.y_test[:20]
 >>> x_adv = attacks.pgd(model, x, y, eps=0.3, alpha=0.01, steps=40, seed=0)
->>> print(attacks.format_table([attacks.evaluate(model, attacks.fgsm, x, y, eps=0.3)]))
+>>> report = attacks.evaluate(model, attacks.fgsm, x, y, eps=0.3)
+>>> table = attacks.format_table([report])                  # print(table): one row per report
+>>> report.robust_accuracy < report.clean_accuracy
+True
 """
 from .auto_pgd import apgd, apgd_targeted
 from .autoattack import AutoAttackResult, autoattack

@@ -38,6 +38,13 @@ def fgsm(model, x: torch.Tensor, y=None, eps: float = 0.1, *, targeted: bool = F
         loss: ``"ce"`` (default), ``"margin"``, ``"dlr"`` or ``loss(logits, y) -> per-example loss``.
         bounds: ``(lo, hi)`` of valid inputs (default (0, 1)); ``eps`` is in its units.
         output: how to find the logits in the model's output (:func:`advgen.models.logits_of`).
+
+    >>> from advgen import data, zoo
+    >>> ds, model = data.load("mnist"), zoo.load("mnist-cnn")
+    >>> x, y = ds.x_test[:8], ds.y_test[:8]
+    >>> x_adv = fgsm(model, x, y, eps=0.3)
+    >>> float((x_adv - x).abs().max()) <= 0.3 + 1e-6, bool(((x_adv >= 0) & (x_adv <= 1)).all())
+    (True, True)
     """
     eps = base.check_eps(eps)
     model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, loss=loss, bounds=bounds)

@@ -62,6 +62,12 @@ def bim(model, x: torch.Tensor, y=None, eps: float = 0.1, *, alpha: float = 1 / 
         targeted: step towards ``y``.
         batch_size: images per pass (``None``: all at once).
         loss, bounds, output: as in :func:`~advgen.attacks.fgsm` (:class:`advgen.models.Classifier`).
+
+    >>> from advgen import data, zoo
+    >>> ds = data.load("mnist")
+    >>> x_adv = bim(zoo.load("mnist-cnn"), ds.x_test[:4], ds.y_test[:4], eps=0.1)
+    >>> x_adv.shape
+    torch.Size([4, 1, 28, 28])
     """
     eps, alpha, steps = _check(eps, alpha, steps)
     model, x, y = base.prepare(model, x, y, targeted, batch_size, output=output, loss=loss, bounds=bounds)

@@ -79,6 +79,13 @@ def pgd(model, x: torch.Tensor, y=None, eps: float = 0.3, *, alpha: float = 0.01
         batch_size: images per pass (``None``: all at once).
         loss, bounds, output: the loss ascended, the input range and how to find the logits, as in
             :func:`~advgen.attacks.fgsm` (:class:`advgen.models.Classifier`).
+
+    >>> from advgen import data, zoo
+    >>> ds, model = data.load("mnist"), zoo.load("mnist-cnn")
+    >>> x, y = ds.x_test[:8], ds.y_test[:8]
+    >>> x_adv = pgd(model, x, y, eps=0.3, alpha=0.05, steps=10, seed=0)
+    >>> int((model(x_adv).argmax(1) == y).sum())          # none of the 8 survives
+    0
     """
     eps = base.check_eps(eps)
     alpha = base.check_positive(alpha, "alpha")

@@ -33,6 +33,10 @@ def load(name: str | os.PathLike, **kwargs) -> Dataset:
     not), or a folder with one sub-folder of images per class. Options for a path go to its reader
     (:func:`load_path`): ``num_classes=``, ``classes=`` (names of labels 0..K−1), ``layout=``
     (``"NCHW"``/``"NHWC"`` for a ``.npz``), ``test_fraction=``, ``gray=``.
+
+    >>> ds = load("digits")                               # scikit-learn's 8×8 digits
+    >>> ds.x_train.dtype, ds.y_train.dtype, ds.classes[:3]
+    (torch.float32, torch.int64, ('0', '1', '2'))
     """
     if isinstance(name, str) and name in _EMBEDDED:
         if kwargs:

@@ -24,6 +24,14 @@ def spread_index(n: int, k: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Dataset:
+    """An image classification dataset: train and test tensors (N×C×H×W in [0, 1], int64 labels) and class names.
+
+    >>> from advgen import data
+    >>> ds = data.load("digits")
+    >>> ds.x_train.shape[1:], len(ds.classes)
+    (torch.Size([1, 8, 8]), 10)
+    """
+
     name: str
     x_train: torch.Tensor
     y_train: torch.Tensor

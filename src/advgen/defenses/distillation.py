@@ -67,6 +67,8 @@ def distillation_loss(student_logits: torch.Tensor, soft: torch.Tensor, temperat
 
 @dataclass(frozen=True)
 class DistillResult:
+    """What :func:`defensive_distillation` returns: both trained models and their epoch losses."""
+
     teacher: nn.Module
     student: nn.Module
     teacher_losses: list

@@ -178,8 +178,11 @@ def torch_generator(rng: np.random.RandomState) -> torch.Generator:
 class Gaussian:
     """One multivariate normal fitted by maximum likelihood (closed form; no iterations).
 
+    >>> X = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) * 2 + 1
     >>> g = Gaussian().fit(X)
-    >>> g.mean_, g.covariance_, g.score(X)   # average log-likelihood
+    >>> mean, cov, ll = g.mean_, g.covariance_, g.score(X)   # average log-likelihood
+    >>> tuple(mean.shape), tuple(cov.shape)
+    ((2,), (2, 2))
     """
 
     def __init__(self, covariance_type: str = "full", reg_covar: float = 1e-6, random_state=None):

@@ -41,10 +41,14 @@ INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 class GaussianMixture(DensityMixin, BaseEstimator):
     """A mixture of ``n_components`` Gaussians fitted by EM; a scikit-learn estimator.
 
-    >>> gm = GaussianMixture(25, random_state=0).fit(X)
-    >>> gm.score(X), gm.bic(X), gm.predict(X[:5])
+    >>> from advgen import data
+    >>> X = data.mixture("ring").sample(800, generator=torch.Generator().manual_seed(0))
+    >>> gm = GaussianMixture(8, random_state=0).fit(X)
+    >>> ll, bic, labels = gm.score(X), gm.bic(X), gm.predict(X[:5])
     >>> Xs, labels = gm.sample(1000)
-    >>> GridSearchCV(GaussianMixture(), {"n_components": [1, 2, 4]}).fit(X)   # held-out log-likelihood
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> GridSearchCV(GaussianMixture(), {"n_components": [1, 2, 4]}).fit(X).best_params_   # held-out log-likelihood
+    {'n_components': 4}
 
     ``covariance_type``: ``"full"`` (k×d×d), ``"tied"`` (one d×d shared by all components), ``"diag"``
     (k×d) or ``"spherical"`` (k,); the shapes of ``covariances_``, ``precisions_`` and

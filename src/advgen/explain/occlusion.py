@@ -109,6 +109,11 @@ def occlusion(model, x: torch.Tensor, target=None, *, window=(7, 7), stride=(3, 
             it); ``None`` picks ``AUTO_CHUNK``.
         score: ``"logit"`` (Captum's default) or ``"prob"`` (softmax probability).
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
+
+    >>> from advgen import data, zoo
+    >>> x = data.load("mnist").x_test[:2]
+    >>> occlusion(zoo.load("mnist-cnn"), x, window=7, stride=7).shape   # the input's shape
+    torch.Size([2, 1, 28, 28])
     """
     model = models.classifier(model, output=output, bounds=bounds)
     window, stride, baseline = _check(model, x, target, window, stride, baseline, batch_size, score)
@@ -121,7 +126,14 @@ def occlusion(model, x: torch.Tensor, target=None, *, window=(7, 7), stride=(3, 
 
 def occlusion_map(model, x: torch.Tensor, target=None, *, window=(7, 7), stride=(3, 3), baseline=0.0,
                   batch_size: int | None = None, bounds=None, output=None) -> torch.Tensor:
-    """The Zeiler–Fergus picture: P(target | occluder at each position), N×rows×cols."""
+    """The Zeiler–Fergus picture: P(target | occluder at each position), N×rows×cols.
+
+    >>> from advgen import data, zoo
+    >>> x = data.load("mnist").x_test[:2]
+    >>> pmap = occlusion_map(zoo.load("mnist-cnn"), x, window=7, stride=7)
+    >>> bool(((pmap >= 0) & (pmap <= 1)).all())           # probabilities of the class
+    True
+    """
     model = models.classifier(model, output=output, bounds=bounds)
     window, stride, baseline = _check(model, x, target, window, stride, baseline, batch_size, "prob")
     with _checks.frozen(model):

@@ -29,6 +29,11 @@ def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: s
         reduce: ``"max"`` over channels (N×1×H×W, as the paper) or ``None`` (the input's shape).
         batch_size: images per backward pass, bounding memory.
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
+
+    >>> from advgen import data, zoo
+    >>> x = data.load("mnist").x_test[:2]
+    >>> saliency(zoo.load("mnist-cnn"), x).shape          # one map per image, max over channels
+    torch.Size([2, 1, 28, 28])
     """
     model = models.classifier(model, output=output, bounds=bounds)
     _checks.images(x, bounds=model.bounds)

@@ -2,8 +2,10 @@
 
 >>> from advgen import data, gan, nets
 >>> G, D = nets.mlp_generator(), nets.maxout_discriminator(pack=2)
->>> history = gan.train(G, D, data.mixture("grid"), pack=2, steps=5000, batch_size=100)
+>>> history = gan.train(G, D, data.mixture("grid"), pack=2, steps=20, batch_size=100, progress=False)  # 5000 for real
 >>> x = gan.sample(G, 2, 2500, seed=0)
+>>> x.shape
+torch.Size([2500, 2])
 
 Several seeds of one architecture at once, as one batched computation: :func:`train_many`.
 """

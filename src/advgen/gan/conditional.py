@@ -14,8 +14,10 @@ sampler of :func:`conditional_latent` draws ``(z, y)``; :class:`Conditional` rou
 >>> ds = data.load("mnist")
 >>> G, D = MnistGenerator(64, 32, num_classes=10), mnist_discriminator(32, num_classes=10)
 >>> gan.train(G, D, (ds.x_train, ds.y_train), latent=gan.conditional_latent(64, 10),
-...           extensions=[gan.Conditional()], steps=3000)
+...           extensions=[gan.Conditional()], steps=3000)  # doctest: +SKIP
 >>> digits = gan.generate_class(G, 7, 16, seed=0)   # sixteen sevens
+>>> digits.shape
+torch.Size([16, 1, 28, 28])
 """
 from __future__ import annotations
 

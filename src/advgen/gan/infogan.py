@@ -9,12 +9,14 @@ on the mutual information I(c; G(z, c)):
 (a Gaussian negative log-likelihood for continuous codes, up to a constant; ``learn_std=False``
 fixes σ = 1 as the paper's experiments do), added to both L_D (Q and the trunk learn it on
 detached fakes) and L_G. The discriminator must expose ``features``, ``head`` and ``q``
-(:class:`advgen.dsprites_gan.SpriteDiscriminator` with ``q_dim=codes.q_dim``); one trunk pass gives both
+(:class:`advgen.nets.dsprites_gan.SpriteDiscriminator` with ``q_dim=codes.q_dim``); one trunk pass gives both
 the real/fake logit and Q's prediction.
 
+>>> from advgen import data, gan
+>>> from advgen.nets import dsprites_gan
 >>> codes = gan.Codes(noise=5, continuous=5)
 >>> G, D = dsprites_gan.SpriteGenerator(codes.dim, 32), dsprites_gan.SpriteDiscriminator(32, q_dim=codes.q_dim)
->>> gan.train(G, D, data.dsprites(32), latent=codes, extensions=[gan.InfoGAN(codes)])
+>>> gan.train(G, D, data.dsprites(32), latent=codes, extensions=[gan.InfoGAN(codes)])  # doctest: +SKIP
 """
 from __future__ import annotations
 

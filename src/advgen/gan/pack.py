@@ -19,7 +19,12 @@ from .. import _checks
 
 
 def pack(x: torch.Tensor, m: int) -> torch.Tensor:
-    """Group consecutive runs of ``m`` samples: (N·m, F, ...) -> (N, m·F, ...)."""
+    """Group consecutive runs of ``m`` samples: (N·m, F, ...) -> (N, m·F, ...).
+
+    >>> x = torch.arange(8.0).reshape(4, 2)                 # 4 samples of 2 features
+    >>> pack(x, 2).shape                                    # 2 packs of 2 samples
+    torch.Size([2, 4])
+    """
     _checks.positive_int(m, "m")
     if x.dim() < 2:
         raise ValueError(f"x must have a batch and a feature (or channel) dimension, got shape {tuple(x.shape)}")

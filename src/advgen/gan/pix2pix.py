@@ -13,8 +13,9 @@ mode (deterministic output).
 
 >>> from advgen import data, gan
 >>> task = data.edges2digits()
->>> G, D, hist = gan.pix2pix.train_pix2pix(task.source_train, task.target_train, gan.pix2pix.Pix2PixConfig(steps=2000))
->>> digits = gan.pix2pix.translate(G, task.source_test)
+>>> config = gan.pix2pix.Pix2PixConfig(steps=2000)
+>>> G, D, hist = gan.pix2pix.train_pix2pix(task.source_train, task.target_train, config)  # doctest: +SKIP
+>>> digits = gan.pix2pix.translate(G, task.source_test)  # doctest: +SKIP
 """
 from __future__ import annotations
 

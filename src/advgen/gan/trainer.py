@@ -7,7 +7,7 @@ both nets step together (what the PacGAN/ALI code does, and what the PacGAN 2-D 
 
 >>> from advgen import data, gan, nets
 >>> G, D = nets.mlp_generator(), nets.maxout_discriminator(pack=2)
->>> hist = gan.train(G, D, data.mixture("grid"), pack=2, steps=5000, batch_size=100, latent=2)
+>>> hist = gan.train(G, D, data.mixture("grid"), pack=2, steps=20, batch_size=100, latent=2, progress=False)
 
 Everything a later GAN needs goes through arguments, not copies of this loop:
 
@@ -133,6 +133,12 @@ class Latent:
 
 
 def as_latent(latent) -> Callable[[int, torch.Generator], torch.Tensor]:
+    """The latent sampler ``fn(n, generator) -> n×d`` that ``latent`` stands for: an int d (standard normal),
+    a :class:`Latent`, or a sampler, returned as it is.
+
+    >>> as_latent(3)(4, torch.Generator().manual_seed(0)).shape
+    torch.Size([4, 3])
+    """
     if isinstance(latent, bool):
         raise TypeError("latent must be an int, a Latent or a sampler fn(n, generator)")
     if isinstance(latent, int):

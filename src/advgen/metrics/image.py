@@ -30,7 +30,12 @@ def psnr(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
 
 def ssim(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """Structural similarity of each image of ``x`` against ``ref`` (both N×C×H×W in [0, 1])."""
+    """Structural similarity of each image of ``x`` against ``ref`` (both N×C×H×W in [0, 1]).
+
+    >>> x = torch.rand(1, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    >>> float(ssim(x, x))
+    1.0
+    """
     from skimage.metrics import structural_similarity
 
     return torch.tensor([structural_similarity(b, a, data_range=1.0, channel_axis=-1) for a, b in _pairs(x, ref)])

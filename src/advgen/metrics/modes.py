@@ -19,6 +19,8 @@ from .. import _checks
 
 @dataclass(frozen=True)
 class ModeCoverage:
+    """What :func:`mode_coverage` measures: modes captured, high-quality fraction, reverse KL, counts per mode."""
+
     modes: int                    # modes captured
     high_quality_fraction: float  # fraction of samples within threshold·std of their nearest mode
     reverse_kl: float             # KL(histogram of high-quality samples ‖ uniform); nan if none

@@ -71,6 +71,12 @@ class PiecewiseConstant:
 
 
 def piecewise(edges, densities) -> PiecewiseConstant:
+    """A piecewise-constant density on 1-D intervals: ``densities[i]`` on ``[edges[i], edges[i + 1])``.
+
+    >>> p = piecewise([0, 1, 2], [0.5, 0.5])
+    >>> p.edges, p.densities
+    ((0.0, 1.0, 2.0), (0.5, 0.5))
+    """
     return PiecewiseConstant(tuple(_checks.array(edges, "edges", dims=1).tolist()),
                              tuple(_checks.array(densities, "densities", dims=1).tolist()))
 

@@ -3,7 +3,7 @@
 >>> from advgen import data, restore
 >>> x = data.photo("astronaut")[None, :, ::4, ::4]                  # 1×3×128×128
 >>> y = (x + 25 / 255 * torch.randn_like(x)).clamp(0, 1)
->>> result = restore.deep_image_prior(y, task="denoise", steps=1500, channels=64, truth=x)
+>>> result = restore.deep_image_prior(y, task="denoise", steps=1500, channels=64, truth=x)  # doctest: +SKIP
 >>> tv = restore.denoise_tv(y)                                        # a scikit-image baseline
 """
 from .baselines import (DENOISERS, denoise, denoise_nlm, denoise_tv, denoise_wavelet, estimate_sigma,
