@@ -111,9 +111,9 @@ def family(n: int, rounds: int) -> None:
                         abs=False)) for b in (None,)}),
         "input_x_gradient": (lambda: explain.input_x_gradient(model, x, t),
                              {None: lambda: ca.InputXGradient(model).attribute(x, target=t)}),
-        "grad_cam": (lambda: explain.grad_cam(model, x, t, relu=False, upsample=None),
+        "grad_cam": (lambda: explain.grad_cam(model, x, t, layer=conv, relu=False, upsample=None),
                      {None: lambda: ca.LayerGradCam(model, conv).attribute(x, target=t)}),
-        "guided_grad_cam": (lambda: explain.guided_grad_cam(model, x, t, upsample="nearest"),
+        "guided_grad_cam": (lambda: explain.guided_grad_cam(model, x, t, layer=conv, upsample="nearest"),
                             {None: lambda: ca.GuidedGradCam(model, conv).attribute(x, target=t)}),
         "kernel_shap": (seeded(lambda: explain.kernel_shap(model, x, t, feature_mask=mask, n_samples=200)),
                         {b: seeded(lambda b=b: ca.KernelShap(model).attribute(
