@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from advgen import data, gan, metrics, zoo
+from advgen import data, gan, metrics, nets, zoo
 from advgen.experiments import pacgan_2d, pacgan_stacked
 
 VARIANTS = (1, 2, 3, 4)
@@ -51,6 +51,21 @@ def rate_2d(mix, m: int, p: pacgan_2d.Protocol, seeds: list[int], device: str, s
     sync(device)
     t = time.perf_counter()
     train_2d(mix, m, replace(p, steps=steps), seeds, device)
+    sync(device)
+    return steps / (time.perf_counter() - t)
+
+
+def rate_compiled(mix, m: int, p: pacgan_2d.Protocol, device: str, steps: int, mode: str) -> float:
+    """Steps per second of one run through ``gan.train(compile=mode)`` (after a warm-up that compiles)."""
+    torch.manual_seed(0)
+    G = nets.mlp_generator(hidden=p.g_hidden).to(device)
+    D = nets.maxout_discriminator(pack=m, hidden=p.d_hidden).to(device)
+    kw = dict(loss=p.loss, update=p.update, pack=m, batch_size=p.batch_size, lr_g=p.lr, lr_d=p.lr, betas=p.betas,
+              latent=2, compile=mode, progress=False)
+    gan.train(G, D, mix, steps=10, **kw)
+    sync(device)
+    t = time.perf_counter()
+    gan.train(G, D, mix, steps=steps, **kw)
     sync(device)
     return steps / (time.perf_counter() - t)
 
@@ -101,6 +116,12 @@ def main() -> None:
     out["rate_2d_single"] = {m: rate_2d(grid, m, p1, seeds[:1], dev, probe) for m in VARIANTS}
     out["rate_2d_batched"] = {m: rate_2d(grid, m, p1, seeds, dev, probe) for m in VARIANTS}
     out["rate_dcgan64"] = {m: rate_stacked(s2, m, dev, 5 if args.smoke else 50) for m in (1, 2)}
+    mode = "reduce-overhead" if dev.startswith("cuda") else "eager"
+    try:
+        out["rate_2d_compiled"] = {"mode": mode, 2: rate_compiled(grid, 2, p1, dev, probe, mode)}
+    except Exception as e:  # noqa: BLE001  (a failed compile is a finding, not the end of the run)
+        out["rate_2d_compiled"] = {"mode": mode, "error": f"{type(e).__name__}: {str(e)[:200]}"}
+    print(f"2-D PacGAN2, one run, compile={mode}: {out['rate_2d_compiled']}", flush=True)
     for m in VARIANTS:
         print(f"2-D {pacgan_2d.label(m)}: {out['rate_2d_single'][m]:.0f} steps/s alone, "
               f"{out['rate_2d_batched'][m]:.0f} steps/s × {len(seeds)} runs batched", flush=True)
@@ -159,6 +180,9 @@ def write(out: dict, args) -> None:
         one, many = out["rate_2d_single"][m], out["rate_2d_batched"][m]
         lines.append(f"| 2-D {pacgan_2d.label(m)}, G {out['widths']['g_2d']} / D {out['widths']['d_2d']} | {one:.0f} | {many:.0f} ({out['seeds']} runs) | "
                      f"{many * out['seeds']:.0f} ({many * out['seeds'] / one:.1f}× one run) |")
+    c = out["rate_2d_compiled"]
+    lines.append(f"| 2-D PacGAN2, one run, `compile=\"{c['mode']}\"` | "
+                 + (f"{c[2]:.0f} |" if 2 in c else f"failed: {c['error']} |") + " — | — |")
     for m in (1, 2):
         lines.append(f"| stacked MNIST {pacgan_stacked.label(m)}, width {out['widths']['dcgan']} | "
                      f"{out['rate_dcgan64'][m]:.1f} | — | — |")

@@ -9,7 +9,7 @@
 # Results land in docs/gpu-results.md (and $OUT/ when that is set).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-budget="${1:-330}"
+budget="${1:-300}"
 if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     export PYTHONPATH="/tmp/site:${PYTHONPATH:-}"

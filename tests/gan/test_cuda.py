@@ -54,3 +54,14 @@ def test_reduced_precision_on_cuda_trains_close_to_float32(amp):
 def test_the_2d_variant_runs_on_cuda():
     G, hist, r = pacgan_2d.train_variant(data.mixture("ring"), 2, pacgan_2d.SMOKE, 0, progress=False, device="cuda")
     assert next(G.parameters()).is_cuda and 0 <= r.modes <= 8
+
+
+def test_cuda_graphs_through_compile_train_like_eager():
+    runs = {}
+    for mode in (None, "reduce-overhead"):
+        torch.manual_seed(0)
+        G, D = nets.mlp_generator(hidden=32).cuda(), nets.maxout_discriminator(pack=2, hidden=16).cuda()
+        h = gan.train(G, D, data.mixture("grid"), pack=2, update="simultaneous", steps=30, batch_size=64, latent=2,
+                      seed=0, compile=mode, progress=False)
+        runs[mode] = h.d_loss[-1]
+    assert runs["reduce-overhead"] == pytest.approx(runs[None], rel=0.1)

@@ -11,11 +11,11 @@ Several seeds of one architecture at once, as one batched computation: :func:`tr
 """
 from .losses import LOSSES, TVValue, discriminator_loss, generator_loss, tv_value
 from .pack import Packed, pack, unpack
-from .trainer import (CHECKPOINT, UPDATES, Callback, Extension, GANConfig, History, Latent, State, Step, Trainer,
-                      as_latent, sample, train)
+from .trainer import (CHECKPOINT, COMPILE_MODES, UPDATES, Callback, Extension, GANConfig, History, Latent, State,
+                      Step, Trainer, as_latent, sample, train)
 
-__all__ = ["CHECKPOINT", "LOSSES", "UPDATES", "Callback", "Extension", "GANConfig", "History", "Latent", "Packed",
-           "State", "Step", "TVValue", "Trainer", "as_latent", "discriminator_loss", "generator_loss", "pack", "sample",
+__all__ = ["CHECKPOINT", "COMPILE_MODES", "LOSSES", "UPDATES", "Callback", "Extension", "GANConfig", "History",
+           "Latent", "Packed", "State", "Step", "TVValue", "Trainer", "as_latent", "discriminator_loss", "generator_loss", "pack", "sample",
            "train", "tv_value", "unpack"]
 
 from . import latent  # noqa: E402  (controllable generation, issue 8)

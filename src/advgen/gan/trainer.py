@@ -370,24 +370,40 @@ def train(generator: nn.Module, discriminator: nn.Module, data, *, loss: str = "
           betas: tuple[float, float] = (0.5, 0.999), lr_decay: float = 0.0, latent=2,
           callbacks: Sequence[Callback | Callable] = (), extensions: Sequence[Extension] = (),
           checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1000, seed: int = 0,
-          progress: bool = True, desc: str = "gan", amp: str | None = None) -> History:
+          progress: bool = True, desc: str = "gan", amp: str | None = None, compile: str | None = None) -> History:
     """Train ``generator`` and ``discriminator`` (in place) with Adam; return the :class:`History`.
 
     ``batch_size`` counts packs: each D step sees ``batch_size·pack`` real and as many generated
-    samples. The nets are left in eval mode.
+    samples. The nets are left in eval mode. ``compile``: run the nets' forward and backward through
+    ``torch.compile`` in that mode (:data:`COMPILE_MODES`; ``"reduce-overhead"`` replays CUDA graphs, what
+    pays for small nets on a GPU, whose steps are bound by kernel launches).
     """
     cfg = GANConfig(loss=loss, update=update, d_steps=d_steps, g_steps=g_steps, pack=pack,
                     batch_size=batch_size, steps=steps, lr_g=lr_g, lr_d=lr_d, betas=betas,
                     lr_decay=lr_decay, seed=seed, checkpoint_every=checkpoint_every)
-    return Trainer(generator, discriminator, data, cfg, latent=latent, callbacks=callbacks,
-                   extensions=extensions, checkpoint_dir=checkpoint_dir, amp=amp).run(progress=progress, desc=desc)
+    return Trainer(generator, discriminator, data, cfg, latent=latent, callbacks=callbacks, extensions=extensions,
+                   checkpoint_dir=checkpoint_dir, amp=amp, compile=compile).run(progress=progress, desc=desc)
+
+
+#: ``compile=`` modes of :func:`train`: None (off), torch.compile's modes, and ``"eager"`` (TorchDynamo traces
+#: the nets but runs them as they are: checks that they compile, changes no number).
+COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "eager")
+
+
+def compiled(module: nn.Module, mode: str | None) -> nn.Module:
+    """``module`` through ``torch.compile`` in ``mode`` (sharing its parameters), or itself for None."""
+    _checks.choice(mode, "compile", COMPILE_MODES)
+    if mode is None:
+        return module
+    return torch.compile(module, backend="eager") if mode == "eager" else torch.compile(module, mode=mode)
 
 
 class Trainer:
     """The state of one GAN run; :func:`train` is the usual entry point."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, data, config: GANConfig, *,
-                 latent=2, callbacks=(), extensions=(), checkpoint_dir=None, amp: str | None = None):
+                 latent=2, callbacks=(), extensions=(), checkpoint_dir=None, amp: str | None = None,
+                 compile: str | None = None):
         self.G = _checks.model(generator, "generator")
         self.D_raw = _checks.model(discriminator, "discriminator")
         self.cfg = config
@@ -417,6 +433,7 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.g_params, lr=config.lr_g, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d_params, lr=config.lr_d, betas=config.betas)
         self.amp = precision.check(amp)
+        self.G_run, self.D_run = compiled(self.G, compile), compiled(self.D, compile)  # what the steps call
         self.gen = torch.Generator().manual_seed(config.seed)  # the same on every rank: global batches
         self.global_rng = torch.Generator().manual_seed(distributed.rank_seed(config.seed + 1)).get_state()
         self.history = History()
@@ -465,13 +482,13 @@ class Trainer:
         return lg * self.scale if self.multi else lg
 
     def _alternating(self) -> tuple[float, float]:
-        G, D, ext = self.G, self.D, self.ext
+        G, D, ext = self.G_run, self.D_run, self.ext
         for _ in range(self.cfg.d_steps):
             real, z = self._real(), self._z()
             with precision.autocast(self.dev, self.amp):
                 fake = ext.generate(G, z, real)
                 s = Step(self.step, real, z, fake.detach(), ext.discriminate(D, _first(real), real),
-                         ext.discriminate(D, fake.detach(), real), G, self.D_raw)
+                         ext.discriminate(D, fake.detach(), real), self.G, self.D_raw)
                 ld = self._d_loss(s)
             self.opt_d.zero_grad(set_to_none=True)
             ld.backward()
@@ -482,7 +499,7 @@ class Trainer:
                 if i:  # the first G step reuses the last D step's fakes (as in PyTorch's DCGAN example)
                     real, z = self._real(), self._z()
                     fake = ext.generate(G, z, real)
-                s = Step(self.step, real, z, fake, None, ext.discriminate(D, fake, real), G, self.D_raw)
+                s = Step(self.step, real, z, fake, None, ext.discriminate(D, fake, real), self.G, self.D_raw)
                 lg = self._g_loss(s)
             self.opt_g.zero_grad(set_to_none=True)
             lg.backward()
@@ -491,14 +508,14 @@ class Trainer:
         return ld, lg
 
     def _simultaneous(self) -> tuple[float, float]:
-        G, D, ext = self.G, self.D, self.ext
+        G, D, ext = self.G_run, self.D_run, self.ext
         real, z = self._real(), self._z()
         with precision.autocast(self.dev, self.amp):
             fake = ext.generate(G, z, real)
             x = _first(real)
             logits = ext.discriminate(D, torch.cat([x, fake.to(x.dtype)]), real)  # one pass over real and fake
             n = len(x) // self.m
-            s = Step(self.step, real, z, fake, logits[:n], logits[n:], G, self.D_raw)
+            s = Step(self.step, real, z, fake, logits[:n], logits[n:], self.G, self.D_raw)
             ld, lg = self._d_loss(s), self._g_loss(s)
         gd = torch.autograd.grad(ld, self.d_params, retain_graph=True, allow_unused=True)
         gg = torch.autograd.grad(lg, self.g_params, allow_unused=True)
