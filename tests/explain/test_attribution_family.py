@@ -345,3 +345,9 @@ def test_grad_cam_default_layer_is_the_rectified_last_conv():
     twice = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), shared, nn.Conv2d(4, 4, 3, padding=1), shared,
                           nn.Flatten(), nn.Linear(4 * 36, 3)).eval()
     close(explain.grad_cam(twice, x1, 1), explain.grad_cam(twice, x1, 1, layer=twice[2]))
+
+
+def test_automatic_chunks_stay_cache_sized_on_a_cpu(cnn, x, monkeypatch):
+    monkeypatch.setattr(_attribution, "MEMORY_BUDGET", 2**40)  # memory no limit: the CPU cap decides
+    assert _attribution.chunk_size(cnn, x, None, 10_000) == _attribution.CPU_CHUNK == 64
+    assert _attribution.largest(torch.device("cuda")) == _attribution.MAX_CHUNK

@@ -21,7 +21,7 @@ def input_x_gradient(model, x: torch.Tensor, target=None, *, internal_batch_size
 
     Args:
         model, x, target: as :func:`advgen.explain.saliency` (``None`` explains the predicted class).
-        internal_batch_size: images per forward/backward pass (``None``: 256).
+        internal_batch_size: images per forward/backward pass (``None``: 64 on a CPU, 4096 on a GPU).
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
     model = A.setup(model, x, bounds, output, internal_batch_size)
