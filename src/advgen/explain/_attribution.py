@@ -18,6 +18,8 @@ convolutions give per-example gradients that differ by ~1e-9 between batch sizes
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from .. import _checks, models
@@ -90,6 +92,17 @@ def passes(model: models.Classifier, x: torch.Tensor, target, internal_batch_siz
             if s == 0 and target is not None:
                 target = _checks.labels(target, len(x), logits.shape[1]).to(dev)
             yield xb, logits, (logits.argmax(1) if target is None else target[s:s + chunk])
+
+
+def input_gradients(model: models.Classifier, x: torch.Tensor, target, internal_batch_size: int | None,
+                    rule=contextlib.nullcontext) -> torch.Tensor:
+    """∂S_t/∂x for every image, one forward and backward per chunk (:func:`passes`), the model frozen and
+    inside ``rule(model)`` (e.g. guided backpropagation's ReLU hooks)."""
+    out = []
+    with _checks.frozen(model), rule(model):
+        for xb, logits, t in passes(model, x, target, internal_batch_size):
+            out.append(torch.autograd.grad(model.score(logits, t).sum(), xb)[0])
+    return torch.cat(out)
 
 
 @torch.no_grad()

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from .. import _checks
 from . import _attribution as A
 
 
@@ -57,8 +56,4 @@ def guided_backprop(model, x: torch.Tensor, target=None, *, internal_batch_size:
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
     model = A.setup(model, x, bounds, output, internal_batch_size)
-    out = []
-    with _checks.frozen(model), guided_relus(model):
-        for xb, logits, t in A.passes(model, x, target, internal_batch_size):
-            out.append(torch.autograd.grad(model.score(logits, t).sum(), xb)[0])
-    return A.output(torch.cat(out), x)
+    return A.output(A.input_gradients(model, x, target, internal_batch_size, guided_relus), x)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import torch
 
-from .. import _checks
 from . import _attribution as A
 
 
@@ -25,9 +24,5 @@ def input_x_gradient(model, x: torch.Tensor, target=None, *, internal_batch_size
         bounds, output: the input range and how to find the logits (:class:`advgen.models.Classifier`).
     """
     model = A.setup(model, x, bounds, output, internal_batch_size)
-    out = []
-    with _checks.frozen(model):
-        for xb, logits, t in A.passes(model, x, target, internal_batch_size):
-            (g,) = torch.autograd.grad(model.score(logits, t).sum(), xb)
-            out.append(xb.detach() * g)
-    return A.output(torch.cat(out), x)
+    g = A.input_gradients(model, x, target, internal_batch_size)
+    return A.output(x.detach().to(g) * g, x)
