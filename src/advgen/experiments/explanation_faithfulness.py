@@ -170,6 +170,14 @@ def _claims(ctx, per: dict, x) -> None:
                 f"removed fractions; random {float(road['random'].mean()):.3f})", road["random"] - road["saliency"],
                 road["saliency"].mean(), "MoRF with noisy linear imputation ranks faithful maps below random",
                 "Rong et al. 2022 (ROAD), ICML, §5")
+        for name in ("input_x_gradient", "integrated_gradients"):
+            if name in p["sanity"]:
+                r = float(p["sanity"][name].spearman_abs[-1].nanmean())
+                ctx.claim(f"{model_name}: {name} fails the sanity check, its map dominated by the input (ours: mean "
+                          "Spearman ρ of |map| with the original after every layer is re-initialised, > 0.5 holds)",
+                          r, "Gradient ⊙ Input and Integrated Gradients stay close to the input under cascading "
+                          "randomisation", "Adebayo et al. 2018, Sanity Checks for Saliency Maps, §3.1, Fig. 2",
+                          bool(r > 0.5))
         rho, still = p["sanity"]["saliency"].spearman_abs[-1], p["sanity"]["input"].spearman_abs[-1]
         ctx.claim(f"{model_name}: the saliency map changes when every layer is re-initialised (ours: mean Spearman "
                   f"ρ of |map| with the original, < 0.5 holds; the input control stays at {float(still.mean()):.2f})",
