@@ -84,3 +84,14 @@ def test_run_batch_seeds_gives_the_per_seed_numbers(tmp_path, float64):
             assert [a[f"{key}_{f}"] for f in ("modes", "hq")] == [b[f"{key}_{f}"] for f in ("modes", "hq")]
             assert abs(a[f"{key}_rkl"] - b[f"{key}_rkl"]) <= 1e-9
     assert one["tables"] == many["tables"] and not pacgan_2d._BATCHED
+
+
+def test_quick_runs_the_larger_packs_longer_and_the_tour_share_does_not():
+    from dataclasses import replace
+
+    from advgen.experiments import pacgan_2d as P
+
+    assert [P.QUICK.steps_for(m) for m in (1, 2, 3, 4)] == [20_000, 20_000, 30_000, 30_000]
+    settings = P._settings(P.data.mixture("grid"), 4, P.QUICK, 1, None)
+    assert settings["steps"] == 30_000 and settings["callbacks"][0].every == 3_000
+    assert replace(P.QUICK, steps=8_000, pack_steps=()).steps_for(4) == 8_000

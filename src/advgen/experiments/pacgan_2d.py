@@ -35,7 +35,11 @@ Budgets
   with the pack size: larger packs hold all modes only from 10-18k of the 20k steps and are still
   sharpening when the rate reaches 0 (on the grid, batch-norm statistics recomputed at the end change
   nothing; on the ring they can: README), so this schedule, tuned on PacGAN2 seed 0, is too short for
-  PacGAN3-4. See ``QUICK``.
+  PacGAN3-4. Since Maxout's maximum is taken by ``max`` (a 1.7-2.1× faster step, issue 22), PacGAN3-4 run
+  30k steps (``pack_steps``, same schedule shape) for about the CPU time 20k took before: seeds 0-2 (7 Dec
+  2026, one thread on the shared machine, 313-384 s CPU a run) give PacGAN3 25.0 modes / 79.8 ± 7.9% high
+  quality (was 56.4 ± 9.3% at 20k) and PacGAN4 24.3 / 79.6 ± 3.7% (was 46.5 ± 11.2%); PacGAN2 at 30k lost
+  modes (19.7, HQ 84.0%) and keeps 20k. See ``QUICK``.
 - ``smoke``: tiny nets, a few dozen steps: checks the plumbing, not the claims.
 """
 from __future__ import annotations
@@ -66,14 +70,19 @@ class Protocol:
     g_hidden: int = 400
     d_hidden: int = 200
     evals: int = 10  # mode-coverage evaluations over training
+    pack_steps: tuple[tuple[int, int], ...] = ()  # (m, steps): a longer run for larger packs, same schedule shape
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def steps_for(self, m: int) -> int:
+        """The steps of variant ``m``: its entry of ``pack_steps``, else ``steps``."""
+        return dict(self.pack_steps).get(m, self.steps)
+
 
 PAPER = Protocol(steps=400_000, lr=1e-4, betas=(0.8, 0.999), lr_decay=0.0)
 QUICK = Protocol(steps=20_000, lr=1e-3, betas=(0.5, 0.999), lr_decay=0.85, batch_size=400, g_hidden=64,
-                 d_hidden=50)
+                 d_hidden=50, pack_steps=((3, 30_000), (4, 30_000)))
 SMOKE = Protocol(steps=40, lr=1e-3, betas=(0.5, 0.999), lr_decay=0.5, batch_size=32, g_hidden=32, d_hidden=16,
                  evals=2)
 
@@ -88,7 +97,7 @@ SOURCE = "Lin, Khetan, Fanti & Oh, 'PacGAN', NeurIPS 2018, Table 1 (mean of 10 s
 def protocol(ctx, tour_steps: int | None) -> Protocol:
     """The budget's protocol; the quick tour's share is ``QUICK`` cut to ``tour_steps`` (same schedule shape),
     or the whole ``QUICK`` when ``tour_steps`` is None."""
-    tour = {} if tour_steps is None else {"tour": replace(QUICK, steps=tour_steps)}
+    tour = {} if tour_steps is None else {"tour": replace(QUICK, steps=tour_steps, pack_steps=())}
     p = ctx.pick(smoke=SMOKE, quick=QUICK, full=PAPER, **tour)
     ctx.config["protocol"] = p.to_dict()
     return p
@@ -112,13 +121,14 @@ def _nets(seed: int, m: int, p: Protocol, d_hidden: int | None, device="cpu"):
 
 def _settings(mix: data.Mixture, m: int, p: Protocol, batch_mult: int, evals: int | None) -> dict:
     """The protocol's ``gan.train`` arguments for variant ``m``, with the mode-coverage callback."""
-    every = max(1, p.steps // (evals or p.evals))
+    steps = p.steps_for(m)
+    every = max(1, steps // (evals or p.evals))
 
     def evaluate(state):
         r = coverage(state.generator, mix)
         return {"modes": r.modes, "hq": r.high_quality_fraction, "rkl": r.reverse_kl}
 
-    return dict(loss=p.loss, update=p.update, pack=m, batch_size=p.batch_size * batch_mult, steps=p.steps,
+    return dict(loss=p.loss, update=p.update, pack=m, batch_size=p.batch_size * batch_mult, steps=steps,
                 lr_g=p.lr, lr_d=p.lr, betas=p.betas, lr_decay=p.lr_decay, latent=2,
                 callbacks=[gan.Callback(evaluate, every)])
 
@@ -238,14 +248,16 @@ def run_table(ctx, name: str) -> dict:
                     f"{key}_seconds": round(seconds, 1)})
         samples[label(m)] = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
         curves[label(m)] = [v for _, v in hist.metrics["modes"]]
-        steps_axis = [s for s, _ in hist.metrics["modes"]]
+        steps_axis = [round(100 * s / p.steps_for(m)) for s, _ in hist.metrics["modes"]]  # the same for every m
     k = len(mix.centers)
     if ctx.save_figures:
         ctx.figure(scatter_row(samples, mix, {label(m): f"{label(m)}: {out[label(m).lower() + '_modes']}/{k} modes"
                                               for m in variants}),
                    f"{name}_samples.png", f"{EVAL_SAMPLES} samples of each generator (blue) over the {k} mode "
-                   f"centres (red), seed {ctx.seed}, {p.steps:,} steps.")
-        ctx.figure(plot.curves(steps_axis, curves, xlabel="step", ylabel="modes captured", ylim=(0, k + 0.5),
+                   f"centres (red), seed {ctx.seed}, {p.steps:,} steps"
+                   + "".join(f" ({label(m)}: {n:,})" for m, n in p.pack_steps if m in variants) + ".")
+        ctx.figure(plot.curves(steps_axis, curves, xlabel="% of the variant's steps", ylabel="modes captured",
+                               ylim=(0, k + 0.5),
                                title=f"{name}: mode coverage over training, seed {ctx.seed}"),
                    f"{name}_coverage.png", "Modes captured (>= 1 sample within 3 std) on the fixed evaluation latents.")
     cache_key = (str(ctx.out), name, ctx.budget)
