@@ -122,15 +122,21 @@ def square(model, x: torch.Tensor, y=None, eps: float = 0.3, *, queries: int = 5
         todo = (~done).nonzero()[:, 0]
         if len(todo) == 0:
             break
-        xc, bc = x[todo], best[todo]
+        every = len(todo) == n  # nothing broken yet (a robust model): no gathers and scatters
+        xc, bc, yc = (x, best, y) if every else (x[todo], best[todo], y[todo])
         p = p_selection(p_init, it, queries)
         cand = (_linf_proposal if norm == "inf" else _l2_proposal)(xc, bc, eps, p, gen, lo, hi)
-        new_loss, new_done = loss_of(oracle(cand), y[todo])
-        used[todo] += 1
-        better = new_loss < loss[todo]
-        best[todo] = torch.where(better.view(-1, 1, 1, 1), cand, bc)
-        loss[todo] = torch.where(better, new_loss, loss[todo])
-        done[todo] = done[todo] | (better & new_done)
+        new_loss, new_done = loss_of(oracle(cand), yc)
+        lc = loss if every else loss[todo]
+        better = new_loss < lc
+        kept = (torch.where(better.view(-1, 1, 1, 1), cand, bc), torch.where(better, new_loss, lc),
+                (done if every else done[todo]) | (better & new_done))
+        if every:
+            used += 1
+            best, loss, done = kept
+        else:
+            used[todo] += 1
+            best[todo], loss[todo], done[todo] = kept
     return (best, used) if return_queries else best
 
 
