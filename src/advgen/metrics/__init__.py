@@ -29,3 +29,7 @@ from .explanations import (Curve, SanityCheck, deletion_curve, insertion_curve, 
 
 __all__ += ["Curve", "SanityCheck", "deletion_curve", "insertion_curve", "noisy_linear_imputation",
             "randomization_sanity_check", "random_attribution", "road"]
+
+from .disentangle import MIG, FactorVAEScore, factorvae_score, mig  # noqa: E402  (disentanglement, issue 8)
+
+__all__ += ["FactorVAEScore", "MIG", "factorvae_score", "mig"]

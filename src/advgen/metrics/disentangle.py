@@ -36,6 +36,9 @@ from .. import _checks
 
 @dataclass(frozen=True)
 class FactorVAEScore:
+    """What :func:`factorvae_score` measured: the majority-vote classifier's accuracy on its training and
+    evaluation votes (``score`` is the latter), the active latent dimensions and the K×D vote table."""
+
     train_accuracy: float
     eval_accuracy: float
     num_active_dims: int
@@ -48,6 +51,9 @@ class FactorVAEScore:
 
 @dataclass(frozen=True)
 class MIG:
+    """What :func:`mig` measured: the mean normalised gap ``score``, the D×K mutual information (nats), each
+    factor's entropy and each factor's normalised gap."""
+
     score: float
     mutual_info: np.ndarray  # D×K, nats
     entropy: np.ndarray      # K, nats
