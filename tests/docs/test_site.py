@@ -1,16 +1,11 @@
 """The documentation site: an API entry for every public name, and links that stay in the repository.
 
-The site is the one ``.ci/run`` builds with ``mkdocs build --strict`` before the tests
-(``ADVGEN_DOCS_SITE`` names its folder); without it, the test builds one into a temporary folder
-(a few seconds) when MkDocs is installed (``pip install -e ".[docs]"``), and skips otherwise.
+The site is the ``site`` fixture of this folder's conftest.py.
 """
 from __future__ import annotations
 
 import importlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,17 +13,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["explain", "attacks", "defenses", "density", "gan", "restore", "metrics", "data", "zoo", "models"]
 LINK = re.compile(r"\]\(([^)\s]+)")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    if os.environ.get("ADVGEN_DOCS_SITE"):
-        return Path(os.environ["ADVGEN_DOCS_SITE"])
-    pytest.importorskip("mkdocs", reason="the docs extra: pip install -e '.[docs]'")
-    out = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out)], cwd=ROOT,
-                   check=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
-    return out
 
 
 @pytest.mark.parametrize("name", MODULES)
