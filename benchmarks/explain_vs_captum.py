@@ -148,6 +148,7 @@ def memory_worker(which: str, out: str) -> None:
     try:
         if which == "advgen":
             attr = explain.integrated_gradients(model, x, t, n_steps=200, method="riemann_trapezoid")
+            result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the check below
             small = x[:2]
             auto = explain.integrated_gradients(model, small, t[:2], n_steps=200, method="riemann_trapezoid")
             whole = explain.integrated_gradients(model, small, t[:2], n_steps=200, method="riemann_trapezoid",
@@ -168,7 +169,7 @@ def memory_worker(which: str, out: str) -> None:
         result["ok"] = False
         result["error"] = f"{type(e).__name__}: {str(e)[:120]}"
     result["seconds"] = time.perf_counter() - start
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.setdefault("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(result))
 
 
