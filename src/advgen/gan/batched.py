@@ -3,9 +3,12 @@
 >>> from advgen import data, gan, nets
 >>> def nets_of(seed):
 ...     torch.manual_seed(seed)
-...     return nets.mlp_generator(), nets.maxout_discriminator(pack=2)
+...     return nets.mlp_generator(hidden=16), nets.maxout_discriminator(pack=2, hidden=8)
 >>> Gs, Ds = zip(*(nets_of(s) for s in range(4)))
->>> Gs, Ds, hists = gan.train_many(Gs, Ds, data.mixture("grid"), seeds=range(4), pack=2, steps=500)
+>>> Gs, Ds, hists = gan.train_many(list(Gs), list(Ds), data.mixture("grid"), seeds=range(4), pack=2, steps=20,
+...                                progress=False)                     # 20k steps and the default widths for real
+>>> [h.steps for h in hists]
+[20, 20, 20, 20]
 
 Each run r is the run ``gan.train(Gs[r], Ds[r], data, seed=seeds[r], **same settings)`` would make:
 its own ``torch.Generator`` seeded by its seed (its data order and latent draws, in the trainer's
