@@ -96,10 +96,11 @@ def passes(model: models.Classifier, x: torch.Tensor, target, internal_batch_siz
 
 def input_gradients(model: models.Classifier, x: torch.Tensor, target, internal_batch_size: int | None,
                     rule=contextlib.nullcontext) -> torch.Tensor:
-    """∂S_t/∂x for every image, one forward and backward per chunk (:func:`passes`), the model frozen and
-    inside ``rule(model)`` (e.g. guided backpropagation's ReLU hooks)."""
+    """∂S_t/∂x for every image, one forward and backward per chunk (:func:`passes`), the model in eval mode
+    (a gradient with respect to the input alone writes no parameter's ``.grad``) and inside ``rule(model)``
+    (e.g. guided backpropagation's ReLU hooks)."""
     out = []
-    with _checks.frozen(model), rule(model):
+    with _checks.evaluating(model), rule(model):
         for xb, logits, t in passes(model, x, target, internal_batch_size):
             out.append(torch.autograd.grad(model.score(logits, t).sum(), xb)[0])
     return torch.cat(out)

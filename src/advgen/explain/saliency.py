@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from .. import _checks, models
+from . import _attribution as A
 
 
 def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: str | None = "max",
@@ -40,20 +41,7 @@ def saliency(model, x: torch.Tensor, target=None, *, abs: bool = True, reduce: s
     abs = _checks.flag(abs, "abs")
     _checks.choice(reduce, "reduce", ("max", None))
     _checks.positive_int(batch_size, "batch_size")
-    dev = _checks.device_of(model)
-    grads = []
-    with _checks.evaluating(model):  # autograd.grad w.r.t. the input only: parameters' .grad stay untouched
-        for i in range(0, len(x), batch_size):
-            with _checks.gradients():
-                xb = (x if len(x) <= batch_size else x[i:i + batch_size]).detach().to(dev)
-                xb = _checks.differentiable(xb).requires_grad_(True)
-                out = _checks.forward(model, xb)
-                if i == 0 and target is not None:
-                    target = _checks.labels(target, len(x), out.shape[1]).to(dev)
-                t = out.argmax(1) if target is None else target[i:i + batch_size]
-                (g,) = torch.autograd.grad(model.score(out, t).sum(), xb)  # ∂(Σ_n S_t(n)(x_n))/∂x
-            grads.append(g)
-    g = (grads[0] if len(grads) == 1 else torch.cat(grads)).to(x.dtype)
+    g = A.input_gradients(model, x, target, batch_size).to(x.dtype)  # ∂(Σ_n S_t(n)(x_n))/∂x
     if abs:
         g = g.abs_()
     if reduce == "max":
