@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from .. import _checks, models
+from ..explain._attribution import targets as attribution_targets
 from ..explain.occlusion import SCORES
 from ..explain.occlusion import _score as score_of
 from ._imputation import linear_fill
@@ -90,14 +91,10 @@ def _setup(model, x, attribution, target, batch_size, score, bounds, output):
 
 
 def _targets(model, x: torch.Tensor, target, batch_size: int) -> torch.Tensor:
-    """``target`` checked as class indices (N,), or, when ``None``, the classes the model predicts on ``x``."""
-    dev = _checks.device_of(model)
-    with _checks.frozen(model), torch.no_grad():  # not inference_mode: the targets may feed autograd later
-        if target is not None:
-            k = _checks.forward(model, x[:1].to(dev), shape=x.shape).shape[1]
-            return _checks.labels(target, len(x), k)
-        return torch.cat([_checks.forward(model, xb.to(dev), shape=x.shape).argmax(1).cpu()
-                          for xb in x.split(batch_size)])
+    """``target`` checked as class indices (N,), or, when ``None``, the classes the model predicts on ``x``
+    (the explainers' own check, :func:`advgen.explain._attribution.targets`), on the CPU."""
+    with _checks.frozen(model):
+        return attribution_targets(model, x, target, batch_size).cpu()
 
 
 def pixel_ranks(attribution, x: torch.Tensor, name: str = "attribution") -> torch.Tensor:
