@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from .. import _checks, data, gan, metrics
+from ..gan.trainer import linear_decay
 from . import pacgan_2d
 from .packed_tv import P, Q1, Q2
 from .registry import experiment
@@ -94,10 +95,9 @@ def fit_tv(p: metrics.PiecewiseConstant, q: metrics.PiecewiseConstant, m: int, f
     g = torch.Generator().manual_seed(seed)
     D = tv_discriminator(m, fit.width)
     opt = torch.optim.Adam(D.parameters(), lr=fit.lr)
-    start = fit.steps * (1 - fit.lr_decay)
     for step in range(fit.steps):
         for group in opt.param_groups:
-            group["lr"] = fit.lr * min(1.0, (fit.steps - step) / max(fit.steps - start, 1))
+            group["lr"] = fit.lr * linear_decay(step, fit.steps, fit.lr_decay)
         opt.zero_grad()
         n = fit.batch_size * m
         gan.discriminator_loss(D(_draw(p, n, g)), D(_draw(q, n, g)), "tv").backward()

@@ -106,13 +106,18 @@ class GANConfig:
 
     def lr_factor(self, step: int) -> float:
         """Multiplier of the learning rates at (0-based) ``step``."""
-        start = self.steps * (1 - self.lr_decay)
-        if self.lr_decay == 0 or step < start:
-            return 1.0
-        return max(0.0, (self.steps - step) / (self.steps - start))
+        return linear_decay(step, self.steps, self.lr_decay)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def linear_decay(step: int, steps: int, fraction: float) -> float:
+    """1 until the last ``fraction`` of ``steps``, then falling linearly to 0 at ``steps`` (0-based ``step``)."""
+    start = steps * (1 - fraction)
+    if fraction == 0 or step < start:
+        return 1.0
+    return max(0.0, (steps - step) / (steps - start))
 
 
 @dataclass(frozen=True)
