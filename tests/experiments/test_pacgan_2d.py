@@ -1,10 +1,9 @@
 """pacgan-grid/ring: with --seeds N the table and the claims are the mean over every seed, not the first."""
-from types import SimpleNamespace
 
 import pytest
 import torch
 
-from advgen import data, experiments, metrics, nets
+from advgen import data, experiments, gan, metrics, nets
 from advgen.experiments import pacgan_2d
 
 
@@ -15,7 +14,7 @@ def fake_training(monkeypatch):
 
     def train_variant(mix, m, p, seed, **kwargs):
         r = metrics.ModeCoverage(15 + 2 * m + seed, 0.5 + 0.1 * seed, 0.1 * (seed + 1), ())
-        hist = SimpleNamespace(metrics={"modes": [(p.steps, float(r.modes))]})
+        hist = gan.History(metrics={"modes": [(p.steps, float(r.modes))]})
         return nets.mlp_generator(hidden=8), hist, r
 
     monkeypatch.setattr(pacgan_2d, "train_variant", train_variant)

@@ -51,7 +51,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 
 from .. import _checks, data, gan, metrics, nets, plot
-from . import verdicts
+from . import shared_runs, verdicts
 from .registry import experiment
 
 EVAL_SAMPLES = 2500  # PacGAN evaluates 2,500 samples
@@ -188,8 +188,28 @@ def _variant(ctx, mix: data.Mixture, m: int, p: Protocol):
             _BATCHED[key + (s,)] = (*run, sec)
     if ctx.batch_seeds and key + (ctx.seed,) in _BATCHED:
         return _BATCHED.pop(key + (ctx.seed,))
-    t = time.perf_counter()
-    return (*train_variant(mix, m, p, ctx.seed, progress=ctx.progress, device=ctx.device), time.perf_counter() - t)
+    return shared_variant(ctx, mix, m, p)[:4]
+
+
+def shared_variant(ctx, mix: data.Mixture, m: int, p: Protocol, *, d_hidden: int | None = None,
+                   batch_mult: int = 1):
+    """:func:`train_variant` at ``ctx.seed`` on ``ctx.device``, trained once per output folder
+    (:func:`advgen.experiments.shared_runs.reuse`): ``pacgan-fairness`` reads the GAN and PacGAN2 that
+    ``pacgan-grid`` trained with the same protocol. Returns (G, history, coverage, seconds, by): ``by`` names
+    the experiment whose stored run was read (None: trained here)."""
+    recipe = {"experiment": "2d", "mixture": mix.name, "std": mix.std, "protocol": p.to_dict(), "m": m,
+              "seed": ctx.seed, "device": ctx.device, "d_hidden": d_hidden, "batch_mult": batch_mult}
+
+    def train():
+        t = time.perf_counter()
+        G, hist, r = train_variant(mix, m, p, ctx.seed, d_hidden=d_hidden, batch_mult=batch_mult,
+                                   progress=ctx.progress, device=ctx.device)
+        return G, hist, {"coverage": r.to_dict(), "seconds": time.perf_counter() - t, "experiment": ctx.name}
+
+    G, hist, summary, reused = shared_runs.reuse(ctx.out.parent, recipe, train,
+                                                 lambda: _nets(ctx.seed, m, p, d_hidden, ctx.device)[0])
+    r = metrics.ModeCoverage(**dict(summary["coverage"], counts=tuple(summary["coverage"]["counts"])))
+    return G, hist, r, summary["seconds"], summary["experiment"] if reused else None
 
 
 def scatter(ax, x: torch.Tensor, mix: data.Mixture, title: str) -> None:
@@ -324,4 +344,4 @@ def pacgan_ring(ctx):
 
 
 __all__ = ["EVAL_SAMPLES", "PAPER", "PAPER_TABLE", "QUICK", "SMOKE", "Protocol", "coverage", "label", "protocol",
-           "replace", "scatter", "scatter_row", "train_variant", "train_variants_many"]
+           "replace", "scatter", "scatter_row", "shared_variant", "train_variant", "train_variants_many"]

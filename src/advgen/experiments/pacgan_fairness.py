@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .. import data, gan, nets
-from .pacgan_2d import EVAL_SAMPLES, EVAL_SEED, label, protocol, scatter_row, train_variant
+from .pacgan_2d import EVAL_SAMPLES, EVAL_SEED, label, protocol, scatter_row, shared_variant
 from . import verdicts
 from .registry import experiment
 
@@ -34,13 +34,18 @@ def pacgan_fairness(ctx):
         f"GAN, batch ×{m}": dict(m=1, batch_mult=m),
         label(m): dict(m=m),
     }
-    out, samples, rows = {}, {}, []
-    for name, kw in variants.items():
-        G, _, r = train_variant(mix, kw.pop("m"), p, ctx.seed, progress=ctx.progress, device=ctx.device, **kw)
+    out, samples, rows = {}, {}, {}
+    # the controls first: the GAN and PacGANm are pacgan-grid's runs when the protocols match, which a tour
+    # running the two side by side has then trained by the time they are asked for here
+    for name in sorted(variants, key=lambda n: "," not in n):
+        kw = dict(variants[name])
+        G, _, r, _, by = shared_variant(ctx, mix, kw.pop("m"), p, **kw)
         key = name.split(",")[0].lower() + ("" if "," not in name else ("_wide_d" if "wide" in name else "_big_batch"))
         out.update({f"{key}_modes": r.modes, f"{key}_hq": r.high_quality_fraction, f"{key}_rkl": r.reverse_kl})
         samples[name] = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
-        rows.append([name, r.modes, round(100 * r.high_quality_fraction, 1), round(r.reverse_kl, 3)])
+        rows[name] = [name + (f" ({by}'s run)" if by else ""), r.modes,
+                      round(100 * r.high_quality_fraction, 1), round(r.reverse_kl, 3)]
+    samples, rows = {n: samples[n] for n in variants}, [rows[n] for n in variants]
     ctx.table(f"Same budget, grid, seed {ctx.seed} (D parameters: GAN {_d_params(1, p.d_hidden):,}, widened "
               f"{_d_params(1, wide):,}, {label(m)} {target:,})", ["variant", "modes", "HQ %", "reverse KL"], rows)
     ctx.figure(scatter_row(samples, mix, {n: f"{n}: {r[1]} modes" for n, r in zip(variants, rows)}),

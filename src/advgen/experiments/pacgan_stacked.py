@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 
 from .. import data, gan, metrics, nets, plot
-from . import verdicts
+from . import shared_runs, verdicts
 from .registry import experiment
 
 EVAL_SEED = 2018  # a fixed latent set for every evaluation
@@ -152,6 +152,26 @@ def train_variant(s: Setting, m: int, seed: int, clf, *, batch_mult: int = 1, d_
     return G, hist, evaluate(G, s, clf), seconds
 
 
+def shared_variant(ctx, s: Setting, m: int, clf, *, batch_mult: int = 1, d_width: int | None = None,
+                   desc: str = ""):
+    """:func:`train_variant` at ``ctx.seed`` on ``ctx.device``, trained once per output folder
+    (:func:`advgen.experiments.shared_runs.reuse`): ``pacgan-minibatch`` reads the PacDCGAN2 (and at the quick
+    budget the DCGAN) that ``pacgan-stacked-mnist`` trained. Returns (G, history, ModeReport, seconds, by):
+    ``by`` names the experiment whose stored run was read (None: trained here)."""
+    recipe = {"experiment": "stacked", "setting": s.to_dict(), "m": m, "seed": ctx.seed, "device": ctx.device,
+              "batch_mult": batch_mult, "d_width": d_width}
+
+    def train():
+        G, hist, r, sec = train_variant(s, m, ctx.seed, clf, batch_mult=batch_mult, d_width=d_width,
+                                        progress=ctx.progress, desc=desc, device=ctx.device)
+        return G, hist, {"report": r.to_dict(), "seconds": sec, "experiment": ctx.name}
+
+    G, hist, summary, reused = shared_runs.reuse(ctx.out.parent, recipe, train,
+                                                 lambda: build(s, m, ctx.seed, d_width, ctx.device)[0])
+    report = metrics.ModeReport(**dict(summary["report"], counts=tuple(summary["report"]["counts"])))
+    return G, hist, report, summary["seconds"], summary["experiment"] if reused else None
+
+
 def real_baseline(s: Setting, clf) -> dict:
     """The counter on real stacked test data: triple accuracy, and the modes/KL of as many real samples."""
     x, y = data.stacked_mnist(s.eval_samples, "test", seed=EVAL_SEED)
@@ -201,7 +221,7 @@ def pacgan_stacked_mnist(ctx):
     rows = [["real stacked test data", out["real_modes"], round(out["real_kl"], 3), "", "", ""]]
     samples, curves, steps_axis = {"real": data.stacked_mnist(12, "test", seed=EVAL_SEED)[0]}, {}, []
     for m in variants:
-        G, hist, r, sec = train_variant(s, m, ctx.seed, clf, progress=ctx.progress, device=ctx.device)
+        G, hist, r, sec, _ = shared_variant(ctx, s, m, clf)
         key = label(m).lower()
         out.update({f"{key}_modes": r.modes, f"{key}_kl": r.kl, f"{key}_seconds": round(sec, 1)})
         rows.append(_row(label(m), r, sec, PAPER_TABLE2[m]))
@@ -293,19 +313,18 @@ def pacgan_minibatch(ctx):
     out, rows = {}, []
     # the tour's share leaves out the plain DCGAN (no claim uses it; pacgan-stacked-mnist trains the same run)
     if ctx.pick(smoke=True, quick=True, full=True, tour=False, key="plain_dcgan"):
-        _, _, r, sec = train_variant(s, 1, ctx.seed, clf, progress=ctx.progress, desc=f"DCGAN b{s.batch_size}",
-                                     device=ctx.device)
+        _, _, r, sec, _ = shared_variant(ctx, s, 1, clf, desc=f"DCGAN b{s.batch_size}")
         out.update({"dcgan_modes": r.modes, "dcgan_kl": r.kl})
         rows.append(["DCGAN", s.batch_size, s.batch_size, *_row("", r, sec)[1:4]])
     for m in packs:
         _, _, big, sec_b = train_variant(s, 1, ctx.seed, clf, batch_mult=m, progress=ctx.progress, device=ctx.device,
                                          desc=f"DCGAN b{m * s.batch_size}")
-        _, _, pac, sec_p = train_variant(s, m, ctx.seed, clf, progress=ctx.progress, desc=f"PacDCGAN{m}",
-                                         device=ctx.device)
+        _, _, pac, sec_p, by = shared_variant(ctx, s, m, clf, desc=f"PacDCGAN{m}")
         out.update({f"dcgan_batch{m}x_modes": big.modes, f"dcgan_batch{m}x_kl": big.kl,
                     f"pacdcgan{m}_modes": pac.modes, f"pacdcgan{m}_kl": pac.kl})
         rows.append([f"DCGAN, {m}× minibatch", m * s.batch_size, m * s.batch_size, *_row("", big, sec_b)[1:4]])
-        rows.append([f"PacDCGAN{m}", s.batch_size, m * s.batch_size, *_row("", pac, sec_p)[1:4]])
+        rows.append([f"PacDCGAN{m}" + (f" ({by}'s run)" if by else ""), s.batch_size,
+                     m * s.batch_size, *_row("", pac, sec_p)[1:4]])
         ctx.claim(f"PacDCGAN{m} beats DCGAN with a {m}× minibatch (the same real and generated images per step)",
                   pac.modes - big.modes,
                   "the lecture's check: PacGAN's gain is not explained by the number of samples; Table 2 setting",
@@ -319,4 +338,4 @@ def pacgan_minibatch(ctx):
 
 __all__ = ["D_SIZES", "PAPER_TABLE2", "PAPER_TABLE3", "Setting", "TABLE2_FULL", "TABLE2_QUICK", "TABLE2_SMOKE",
            "TABLE3_FULL", "TABLE3_QUICK", "TABLE3_SMOKE", "build", "classifier", "evaluate", "label",
-           "real_baseline", "train_variant"]
+           "real_baseline", "shared_variant", "train_variant"]

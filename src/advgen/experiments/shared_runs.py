@@ -1,0 +1,77 @@
+"""Training runs that two experiments share: one recipe at one seed trains once per output folder.
+
+``pacgan-minibatch`` trains the same PacDCGAN2 as ``pacgan-stacked-mnist`` (same setting, seed and
+device), and ``pacgan-fairness`` the same GAN and PacGAN2 as ``pacgan-grid``. On the CPU a seeded run is
+the same bit for bit wherever it runs, so the second experiment can read the first one's run instead of
+training it again — in a tour that is minutes of the hour.
+
+:func:`reuse` keys a run by its recipe (a JSON object: the setting, pack size, seed, device and anything
+else that changes the run, plus a hash of advgen's own source, so a run made by other code is never
+read) and keeps it under ``<out>/shared-runs/`` as safetensors (the generator's state and the per-step
+losses, written atomically) with the history's metrics and the caller's summary in the sidecar. A file
+lock makes a second process that asks for the same run while the first trains it wait for it rather
+than train it twice.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+from torch import nn
+
+from .. import io
+from ..gan import History
+
+FOLDER = "shared-runs"
+
+
+@functools.cache
+def source_sha256() -> str:
+    """SHA-256 over advgen's Python source files (their paths and bytes)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def key(recipe: dict) -> str:
+    """The file name of ``recipe``'s run: a hash of its JSON (sorted keys) and of advgen's source."""
+    text = json.dumps({"recipe": recipe, "source": source_sha256()}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def reuse(out: str | Path, recipe: dict, train: Callable[[], tuple[nn.Module, History, dict]],
+          build: Callable[[], nn.Module]) -> tuple[nn.Module, History, dict, bool]:
+    """``train()``'s (generator, history, summary) for ``recipe``, trained once per folder ``out``.
+
+    ``summary`` is a JSON object (the run's final metrics, its seconds). ``build()`` makes an untrained
+    generator of the run's architecture, into which a stored run is loaded. Returns (generator, history,
+    summary, reused) — ``reused`` is True when the run came from the folder.
+    """
+    path = Path(out) / FOLDER / f"{key(recipe)}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        if path.exists():
+            tensors, meta = io.load_weights(path)
+            G = build()
+            G.load_state_dict({k[len("G."):]: v for k, v in tensors.items() if k.startswith("G.")})
+            hist = History(d_loss=tensors["d_loss"].tolist(), g_loss=tensors["g_loss"].tolist(),
+                           metrics={k: [tuple(p) for p in v] for k, v in meta["metrics"].items()},
+                           seconds=meta["seconds"])
+            return G, hist, meta["summary"], True
+        G, hist, summary = train()
+        tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
+        tensors.update(d_loss=torch.tensor(hist.d_loss, dtype=torch.float64),
+                       g_loss=torch.tensor(hist.g_loss, dtype=torch.float64))
+        io.save_weights(path, tensors, {"recipe": recipe, "metrics": hist.metrics, "seconds": hist.seconds,
+                                        "summary": summary})
+        return G, hist, summary, False
+
+
+__all__ = ["FOLDER", "key", "reuse"]

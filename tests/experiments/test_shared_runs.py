@@ -1,0 +1,57 @@
+"""Shared training runs: one recipe trains once per folder, and the reader gets what the trainer got."""
+import torch
+
+from advgen import experiments, gan, nets
+from advgen.experiments import shared_runs
+
+
+def _tiny_run(seed: int, steps: int = 5):
+    torch.manual_seed(seed)
+    G, D = nets.mlp_generator(hidden=8, layers=1), nets.maxout_discriminator(hidden=4, layers=1)
+    hist = gan.train(G, D, torch.randn(64, 2), steps=steps, batch_size=16, latent=2, seed=seed, progress=False)
+    return G, hist
+
+
+def test_a_recipe_trains_once_and_reads_back_the_same_generator_history_and_summary(tmp_path):
+    calls = []
+
+    def train():
+        calls.append(1)
+        G, hist = _tiny_run(3)
+        return G, hist, {"modes": 7, "seconds": 1.5}
+
+    def build():
+        return nets.mlp_generator(hidden=8, layers=1)
+
+    recipe = {"m": 1, "seed": 3, "steps": 5}
+    G1, h1, s1, reused1 = shared_runs.reuse(tmp_path, recipe, train, build)
+    G2, h2, s2, reused2 = shared_runs.reuse(tmp_path, recipe, train, build)
+    assert calls == [1] and (reused1, reused2) == (False, True)
+    assert s2 == s1 == {"modes": 7, "seconds": 1.5}
+    assert h2.d_loss == h1.d_loss and h2.g_loss == h1.g_loss and len(h2.d_loss) == 5
+    assert h2.metrics == h1.metrics and h2.seconds == h1.seconds
+    z = torch.randn(10, 2)
+    G1.eval(), G2.eval()
+    assert torch.equal(G1(z), G2(z))  # weights and batch-norm statistics
+    # another recipe (here: another seed) trains again
+    shared_runs.reuse(tmp_path, dict(recipe, seed=4), train, build)
+    assert calls == [1, 1] and len(list((tmp_path / shared_runs.FOLDER).glob("*.safetensors"))) == 2
+
+
+def test_the_key_changes_with_the_recipe_and_not_with_its_key_order():
+    assert shared_runs.key({"a": 1, "b": 2}) == shared_runs.key({"b": 2, "a": 1})
+    assert shared_runs.key({"a": 1}) != shared_runs.key({"a": 2})
+
+
+def test_minibatch_reads_the_stacked_experiments_packed_run_and_gets_its_numbers(tmp_path):
+    stacked = experiments.run("pacgan-stacked-mnist", budget="smoke", out=tmp_path, progress=False)
+    mini = experiments.run("pacgan-minibatch", budget="smoke", out=tmp_path, progress=False)
+    assert stacked["status"] == mini["status"] == "ok"
+    for key in ("pacdcgan2_modes", "pacdcgan2_kl", "dcgan_modes", "dcgan_kl"):
+        assert mini["metrics"][key] == stacked["metrics"][key], key
+    rows = {r[0]: r for r in mini["tables"][0]["rows"]}
+    assert "PacDCGAN2 (pacgan-stacked-mnist's run)" in rows
+    # the reused numbers are the ones a fresh run gets (CPU runs are the same bit for bit)
+    alone = experiments.run("pacgan-minibatch", budget="smoke", out=tmp_path / "alone", progress=False)
+    assert alone["metrics"]["pacdcgan2_modes"] == mini["metrics"]["pacdcgan2_modes"]
+    assert alone["metrics"]["pacdcgan2_kl"] == mini["metrics"]["pacdcgan2_kl"]
