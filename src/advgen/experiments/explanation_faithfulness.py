@@ -75,16 +75,16 @@ def _judge(model, x, y, maps: dict, cfg: dict) -> dict:
     return out
 
 
-@experiment("explanation-faithfulness", minutes=2, section="interpretability",
+@experiment("explanation-faithfulness", minutes=4.5, section="interpretability",
             title="Which explanations are faithful: deletion, insertion, ROAD and the sanity check")
 def explanation_faithfulness(ctx):
-    """Every attribution method of advgen.explain (saliency and occlusion today; the others when they exist) on
-    mnist-cnn and on its PGD-trained twin mnist-cnn-pgd. Deletion: the true class's probability as the most
-    relevant pixels go black (area under the curve, lower = faithful); insertion: as they return onto the blurred
-    digit (higher = faithful); ROAD MoRF: accuracy when the most relevant pixels are imputed from their neighbours
-    (lower = faithful). Controls: a random map, and the input itself (ink first), which knows nothing of the model.
+    """Every attribution method of advgen.explain (saliency, occlusion and the attribution family) on mnist-cnn
+    and on its PGD-trained twin mnist-cnn-pgd. Deletion: the true class's probability as the most relevant pixels
+    go black (area under the curve, lower = faithful); insertion: as they return onto the blurred digit (higher =
+    faithful); ROAD MoRF: accuracy when the most relevant pixels are imputed from their neighbours (lower =
+    faithful). Controls: a random map, and the input itself (ink first), which knows nothing of the model.
     Sanity check: rank correlation of each map with itself as the layers are re-initialised from the top."""
-    cfg = {"n": ctx.pick(smoke=6, quick=100, full=1000, key="n_images"),
+    cfg = {"n": ctx.pick(smoke=6, quick=100, full=1000, tour=50, key="n_images"),
            "steps": ctx.pick(smoke=4, quick=28, full=56, key="steps"),
            "fractions": ctx.pick(smoke=[0.3, 0.6, 0.9], quick=[round(0.1 * k, 1) for k in range(1, 10)],
                                  full=[round(0.1 * k, 1) for k in range(1, 10)], key="road_fractions"),
