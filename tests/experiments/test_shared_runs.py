@@ -55,3 +55,14 @@ def test_minibatch_reads_the_stacked_experiments_packed_run_and_gets_its_numbers
     alone = experiments.run("pacgan-minibatch", budget="smoke", out=tmp_path / "alone", progress=False)
     assert alone["metrics"]["pacdcgan2_modes"] == mini["metrics"]["pacdcgan2_modes"]
     assert alone["metrics"]["pacdcgan2_kl"] == mini["metrics"]["pacdcgan2_kl"]
+
+
+def test_fairness_reads_the_grid_experiments_gan_and_pacgan2(tmp_path):
+    grid = experiments.run("pacgan-grid", budget="smoke", out=tmp_path, progress=False)
+    fair = experiments.run("pacgan-fairness", budget="smoke", out=tmp_path, progress=False)
+    assert grid["status"] == fair["status"] == "ok"
+    names = [r[0] for r in fair["tables"][0]["rows"]]
+    assert names[0] == "GAN (pacgan-grid's run)" and names[3] == "PacGAN2 (pacgan-grid's run)"
+    assert "run)" not in names[1] and "run)" not in names[2]  # the controls are its own
+    for key in ("gan_modes", "gan_hq", "gan_rkl", "pacgan2_modes", "pacgan2_hq", "pacgan2_rkl"):
+        assert fair["metrics"][key] == grid["metrics"][key], key

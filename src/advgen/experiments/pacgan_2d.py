@@ -325,7 +325,7 @@ def _summarise(ctx, name: str, variants, runs: list[dict], k: int) -> None:
                       sem=math.hypot(gan_sem, best_sem)))
 
 
-@experiment("pacgan-grid", minutes=4, dynamics=True, section="mode-collapse", title="PacGAN on the 25-Gaussian grid (Table 1)")
+@experiment("pacgan-grid", minutes=7.5, dynamics=True, section="mode-collapse", title="PacGAN on the 25-Gaussian grid (Table 1)")
 def pacgan_grid(ctx):
     """GAN, PacGAN2, PacGAN3 and PacGAN4 with the same nets and budget on 25 Gaussians at (i, j),
     i, j in {-4, -2, 0, 2, 4}, std 0.05. Modes captured, high-quality samples (within 3 std) and
@@ -336,7 +336,7 @@ def pacgan_grid(ctx):
     return run_table(ctx, "grid")
 
 
-@experiment("pacgan-ring", minutes=4, dynamics=True, section="mode-collapse", title="PacGAN on the 8-Gaussian ring (Table 1)")
+@experiment("pacgan-ring", minutes=3, dynamics=True, section="mode-collapse", title="PacGAN on the 8-Gaussian ring (Table 1)")
 def pacgan_ring(ctx):
     """GAN and PacGAN2-4 on 8 Gaussians on the unit circle, std 0.01; same protocol and metrics as
     pacgan-grid, beside Table 1 (GAN 6.3 modes, PacGAN2 7.9)."""

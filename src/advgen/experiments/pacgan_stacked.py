@@ -205,7 +205,7 @@ def _judged(ctx) -> bool:
 
 
 # --------------------------------------------------------------------------- Table 2
-@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=11, dynamics=True,
+@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=10, dynamics=True,
             title="PacGAN on stacked MNIST: 1,000 modes (Table 2)")
 def pacgan_stacked_mnist(ctx):
     """DCGAN and PacDCGAN2-4 on stacked MNIST (three MNIST-5k digits as colour channels: 1,000
@@ -304,7 +304,7 @@ def pacgan_dsize(ctx):
 
 
 # --------------------------------------------------------------------------- the minibatch check
-@experiment("pacgan-minibatch", minutes=9, dynamics=True, section="mode-collapse",
+@experiment("pacgan-minibatch", minutes=7.5, dynamics=True, section="mode-collapse",
             title="Is PacGAN cheating? DCGAN with an m-times larger minibatch vs PacDCGANm")
 def pacgan_minibatch(ctx):
     """PacDCGANm's discriminator sees m·64 real and m·64 generated images per step; a DCGAN with
