@@ -75,7 +75,7 @@ def _judge(model, x, y, maps: dict, cfg: dict) -> dict:
     return out
 
 
-@experiment("explanation-faithfulness", minutes=4.5, section="interpretability",
+@experiment("explanation-faithfulness", minutes=2.5, section="interpretability",
             title="Which explanations are faithful: deletion, insertion, ROAD and the sanity check")
 def explanation_faithfulness(ctx):
     """Every attribution method of advgen.explain (saliency, occlusion and the attribution family) on mnist-cnn
