@@ -1,4 +1,6 @@
 """Shared training runs: one recipe trains once per folder, and the reader gets what the trainer got."""
+from types import SimpleNamespace
+
 import torch
 
 from advgen import experiments, gan, nets
@@ -24,9 +26,10 @@ def test_a_recipe_trains_once_and_reads_back_the_same_generator_history_and_summ
         return nets.mlp_generator(hidden=8, layers=1)
 
     recipe = {"m": 1, "seed": 3, "steps": 5}
-    G1, h1, s1, reused1 = shared_runs.reuse(tmp_path, recipe, train, build)
-    G2, h2, s2, reused2 = shared_runs.reuse(tmp_path, recipe, train, build)
-    assert calls == [1] and (reused1, reused2) == (False, True)
+    first, second = (SimpleNamespace(out=tmp_path / name, name=name) for name in ("first", "second"))
+    G1, h1, s1, by1 = shared_runs.reuse(first, recipe, train, build)
+    G2, h2, s2, by2 = shared_runs.reuse(second, recipe, train, build)
+    assert calls == [1] and (by1, by2) == (None, "first")
     assert s2 == s1 == {"modes": 7, "seconds": 1.5}
     assert h2.d_loss == h1.d_loss and h2.g_loss == h1.g_loss and len(h2.d_loss) == 5
     assert h2.metrics == h1.metrics and h2.seconds == h1.seconds
@@ -34,7 +37,7 @@ def test_a_recipe_trains_once_and_reads_back_the_same_generator_history_and_summ
     G1.eval(), G2.eval()
     assert torch.equal(G1(z), G2(z))  # weights and batch-norm statistics
     # another recipe (here: another seed) trains again
-    shared_runs.reuse(tmp_path, dict(recipe, seed=4), train, build)
+    shared_runs.reuse(second, dict(recipe, seed=4), train, build)
     assert calls == [1, 1] and len(list((tmp_path / shared_runs.FOLDER).glob("*.safetensors"))) == 2
 
 

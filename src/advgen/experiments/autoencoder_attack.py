@@ -14,7 +14,7 @@ def _l2(a, b):
     return (a - b).flatten(1).norm(dim=1)
 
 
-@experiment("autoencoder-attack", minutes=1.7, section="blackbox",
+@experiment("autoencoder-attack", minutes=0.4, section="blackbox",
             title="Autoencoder attacks: a small change makes the reconstruction another digit")
 def autoencoder_attack(ctx):
     """The zoo autoencoder ``mnist-ae`` (convolutional, 32-d code, squared loss). For test digits and

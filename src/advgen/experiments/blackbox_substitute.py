@@ -21,7 +21,7 @@ def split(n_seed: int, n_eval: int):
     return ds.x_test[idx], ds.x_test[rest], ds.y_test[rest]
 
 
-@experiment("blackbox-substitute", minutes=4.7, section="blackbox",
+@experiment("blackbox-substitute", minutes=2.7, section="blackbox",
             title="Black-box attack: a substitute trained on the oracle's labels transfers FGSM")
 def blackbox_substitute(ctx):
     """The oracle is the zoo CNN, reachable only through its labels (:class:`advgen.attacks.Oracle`

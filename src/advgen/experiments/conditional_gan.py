@@ -9,7 +9,7 @@ from ._disentangle import one_thread
 from .registry import experiment
 
 
-@experiment("conditional-gan", minutes=4.5, section="disentanglement",
+@experiment("conditional-gan", minutes=3.2, section="disentanglement",
             title="Conditional GAN on MNIST: one row per requested digit, checked by the zoo classifier")
 def conditional_gan(ctx):
     """The zoo GAN's DCGAN nets made label-conditional by concatenation: G(z, y) with a class

@@ -78,7 +78,7 @@ def _ring(ctx) -> dict:
             "ring_seconds": seconds}
 
 
-@experiment("cyclegan-digits", minutes=3.2, section="image-to-image",
+@experiment("cyclegan-digits", minutes=2.4, section="image-to-image",
             title="CycleGAN without pairs: MNIST ↔ upscaled scikit-learn digits; a rotated ring with a known answer")
 def run(ctx) -> dict:
     A, B = tasks.digit_domains()

@@ -16,7 +16,7 @@ def _pct(v):
     return None if v is None else round(100 * v, 1)
 
 
-@experiment("defenses", section="defenses", minutes=24,
+@experiment("defenses", section="defenses", minutes=6.3,
             title="Defenses and their limits: adversarial training and distillation")
 def defenses_table(ctx):
     """Madry et al.'s PGD training, Goodfellow et al.'s FGSM training and Papernot et al.'s defensive

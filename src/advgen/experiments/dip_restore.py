@@ -90,7 +90,7 @@ def _rows_summary(ctx, title, columns, table):
               [[p, *[round(v, 2) for v in vals], round(vals[-1] - max(vals[1:-1]), 2)] for p, vals in table])
 
 
-@experiment("dip-denoise", section="restoration", minutes=1.8,
+@experiment("dip-denoise", section="restoration", minutes=1.5,
             title="Deep image prior denoising (σ = 25/255) vs TV, wavelet, NLM")
 def dip_denoise(ctx):
     """Gaussian noise σ = 25/255 on three photos; the deep image prior against scikit-image's
@@ -130,7 +130,7 @@ def dip_denoise(ctx):
     return metrics
 
 
-@experiment("dip-inpaint", section="restoration", minutes=5,
+@experiment("dip-inpaint", section="restoration", minutes=4.3,
             title="Deep image prior inpainting (50% missing, text) vs biharmonic")
 def dip_inpaint(ctx):
     """Half of the pixels missing at random on three photos (and a text overlay on the first),

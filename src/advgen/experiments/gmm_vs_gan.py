@@ -11,7 +11,7 @@ from .pacgan_2d import EVAL_SAMPLES, EVAL_SEED, protocol, scatter_row, train_var
 from .registry import experiment
 
 
-@experiment("gmm-vs-gan", section="density-gans", minutes=2,
+@experiment("gmm-vs-gan", section="density-gans", minutes=1,
             title="Gaussian mixture (EM) vs GAN on the 25-Gaussian grid")
 def gmm_vs_gan(ctx):
     """One training set of the 25-Gaussian grid; a 25-component Gaussian mixture fitted by EM

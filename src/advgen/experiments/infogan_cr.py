@@ -37,7 +37,7 @@ def _compare_models(ctx, ds, codes, *, steps, width, budgets, name):
     return out
 
 
-@experiment("infogan-cr-angle-radius", minutes=2.7, section="disentanglement",
+@experiment("infogan-cr-angle-radius", minutes=1.9, section="disentanglement",
             title="InfoGAN vs InfoGAN-CR on the two-attribute angle–radius images")
 def infogan_cr_angle_radius(ctx):
     """Discs at 24 angles × 8 radii (32×32); two continuous codes and three noise dims."""
@@ -60,7 +60,7 @@ def infogan_cr_angle_radius(ctx):
     return out
 
 
-@experiment("infogan-cr-dsprites", minutes=2.8, section="disentanglement",
+@experiment("infogan-cr-dsprites", minutes=2, section="disentanglement",
             title="InfoGAN vs InfoGAN-CR on dSprites (FactorVAE score and MIG beside the paper's)")
 def infogan_cr_dsprites(ctx):
     """Procedural dSprites at 32×32 (quick) or 64×64 (full); five continuous codes, five noise dims

@@ -50,7 +50,7 @@ def half_mask(n: int = 28) -> torch.Tensor:
     return m
 
 
-@experiment("inversion-mnist", minutes=2.5, section="restoration",
+@experiment("inversion-mnist", minutes=0.8, section="restoration",
             title="GAN inversion vs classical restoration on noisy and half-masked MNIST digits")
 def inversion_mnist(ctx):
     """Test digits with Gaussian noise (σ = 0.3) or their bottom half missing are restored by

@@ -10,7 +10,7 @@ from .pacgan_2d import EVAL_SAMPLES, EVAL_SEED, label, protocol, scatter
 from .registry import experiment
 
 
-@experiment("mode-oscillation", minutes=2, dynamics=True, section="mode-collapse", title="Mode oscillation of a plain GAN")
+@experiment("mode-oscillation", minutes=1, dynamics=True, section="mode-collapse", title="Mode oscillation of a plain GAN")
 def mode_oscillation(ctx):
     """Snapshots of a plain GAN (no packing) on the 8-Gaussian ring with a constant learning rate:
     the modes it covers change from snapshot to snapshot. Metrics: modes covered per snapshot

@@ -13,8 +13,7 @@ def _d_params(m: int, hidden: int) -> int:
     return sum(p.numel() for p in nets.maxout_discriminator(pack=m, hidden=hidden).parameters())
 
 
-# minutes: its two controls; in a tour the GAN and PacGAN2 are pacgan-grid's runs (shared_variant), which a
-# slightly longer estimate for pacgan-grid starts first
+# minutes: its two controls; in a tour the GAN and PacGAN2 are pacgan-grid's runs (shared_variant)
 @experiment("pacgan-fairness", section="mode-collapse", minutes=7, dynamics=True,
             title="PacGAN vs a larger discriminator or minibatch")
 def pacgan_fairness(ctx):

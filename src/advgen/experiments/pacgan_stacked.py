@@ -164,12 +164,11 @@ def shared_variant(ctx, s: Setting, m: int, clf, *, batch_mult: int = 1, d_width
     def train():
         G, hist, r, sec = train_variant(s, m, ctx.seed, clf, batch_mult=batch_mult, d_width=d_width,
                                         progress=ctx.progress, desc=desc, device=ctx.device)
-        return G, hist, {"report": r.to_dict(), "seconds": sec, "experiment": ctx.name}
+        return G, hist, {"report": r.to_dict(), "seconds": sec}
 
-    G, hist, summary, reused = shared_runs.reuse(ctx.out.parent, recipe, train,
-                                                 lambda: build(s, m, ctx.seed, d_width, ctx.device)[0])
+    G, hist, summary, by = shared_runs.reuse(ctx, recipe, train, lambda: build(s, m, ctx.seed, d_width, ctx.device)[0])
     report = metrics.ModeReport(**dict(summary["report"], counts=tuple(summary["report"]["counts"])))
-    return G, hist, report, summary["seconds"], summary["experiment"] if reused else None
+    return G, hist, report, summary["seconds"], by
 
 
 def real_baseline(s: Setting, clf) -> dict:
@@ -205,7 +204,7 @@ def _judged(ctx) -> bool:
 
 
 # --------------------------------------------------------------------------- Table 2
-@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=10, dynamics=True,
+@experiment("pacgan-stacked-mnist", section="mode-collapse", minutes=11.3, dynamics=True,
             title="PacGAN on stacked MNIST: 1,000 modes (Table 2)")
 def pacgan_stacked_mnist(ctx):
     """DCGAN and PacDCGAN2-4 on stacked MNIST (three MNIST-5k digits as colour channels: 1,000
@@ -261,7 +260,7 @@ def pacgan_stacked_mnist(ctx):
 
 
 # --------------------------------------------------------------------------- Table 3
-@experiment("pacgan-dsize", minutes=3, dynamics=True, section="mode-collapse",
+@experiment("pacgan-dsize", minutes=4.7, dynamics=True, section="mode-collapse",
             title="PacGAN with a small discriminator: D = 1/4 and 1/2 of G (Table 3)")
 def pacgan_dsize(ctx):
     """The discriminator-size ablation in the Unrolled-GAN setting: a generator with 8-16-32-64

@@ -41,7 +41,7 @@ def _evaluate(G, src, tgt, y, clf):
     return out, r
 
 
-@experiment("paired-translation", minutes=4.3, section="image-to-image",
+@experiment("paired-translation", minutes=3.1, section="image-to-image",
             title="Paired translation: Sobel edges ↔ MNIST digits, L1 regression vs L1 + PatchGAN (pix2pix)")
 def run(ctx) -> dict:
     task = tasks.edges2digits()

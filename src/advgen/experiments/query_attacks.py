@@ -49,7 +49,7 @@ def substitute_curve(model, x0, x, y, *, rounds: int, epochs: int, pgd_steps: in
     return [h["queries"] / len(x) for h in sub.history], [h["transfer"] for h in sub.history]
 
 
-@experiment("query-attacks", minutes=6, section="blackbox",
+@experiment("query-attacks", minutes=2.2, section="blackbox",
             title="Black-box attacks by their query cost: substitute, HopSkipJump and Square")
 def query_attacks(ctx):
     """Success at L∞ ε = 0.3 against the queries spent, for ``mnist-cnn`` and ``mnist-cnn-pgd`` on test

@@ -23,7 +23,7 @@ def _kwargs(name: str, eps: float, settings: dict, seed: int) -> dict:
     return kw
 
 
-@experiment("robustness-curves", minutes=1.2, section="adversarial", title="Robustness curves: accuracy against ε")
+@experiment("robustness-curves", minutes=0.9, section="adversarial", title="Robustness curves: accuracy against ε")
 def robustness_curves(ctx):
     """Test accuracy of the zoo CNN and MLP under L∞ attacks of growing size ε ∈ [0, 0.3]: FGSM
     (Goodfellow et al. 2015), BIM and ILLC with Kurakin et al.'s α = 1/255 and

@@ -46,15 +46,16 @@ def key(recipe: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def reuse(out: str | Path, recipe: dict, train: Callable[[], tuple[nn.Module, History, dict]],
-          build: Callable[[], nn.Module]) -> tuple[nn.Module, History, dict, bool]:
-    """``train()``'s (generator, history, summary) for ``recipe``, trained once per folder ``out``.
+def reuse(ctx, recipe: dict, train: Callable[[], tuple[nn.Module, History, dict]],
+          build: Callable[[], nn.Module]) -> tuple[nn.Module, History, dict, str | None]:
+    """``train()``'s (generator, history, summary) for ``recipe``, trained once per output folder (the parent
+    of the experiment context ``ctx``'s folder).
 
     ``summary`` is a JSON object (the run's final metrics, its seconds). ``build()`` makes an untrained
     generator of the run's architecture, into which a stored run is loaded. Returns (generator, history,
-    summary, reused) — ``reused`` is True when the run came from the folder.
+    summary, by): ``by`` names the experiment whose stored run was read, None when it trained here.
     """
-    path = Path(out) / FOLDER / f"{key(recipe)}.safetensors"
+    path = Path(ctx.out).parent / FOLDER / f"{key(recipe)}.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         if path.exists():
@@ -64,14 +65,14 @@ def reuse(out: str | Path, recipe: dict, train: Callable[[], tuple[nn.Module, Hi
             hist = History(d_loss=tensors["d_loss"].tolist(), g_loss=tensors["g_loss"].tolist(),
                            metrics={k: [tuple(p) for p in v] for k, v in meta["metrics"].items()},
                            seconds=meta["seconds"])
-            return G, hist, meta["summary"], True
+            return G, hist, meta["summary"], meta["experiment"]
         G, hist, summary = train()
         tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
         tensors.update(d_loss=torch.tensor(hist.d_loss, dtype=torch.float64),
                        g_loss=torch.tensor(hist.g_loss, dtype=torch.float64))
         io.save_weights(path, tensors, {"recipe": recipe, "metrics": hist.metrics, "seconds": hist.seconds,
-                                        "summary": summary})
-        return G, hist, summary, False
+                                        "summary": summary, "experiment": ctx.name})
+        return G, hist, summary, None
 
 
 __all__ = ["FOLDER", "key", "reuse"]

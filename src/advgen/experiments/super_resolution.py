@@ -28,7 +28,7 @@ SOURCE = ("Ledig et al., 'Photo-realistic single image super-resolution using a 
           "CVPR 2017, Table 2")
 
 
-@experiment("super-resolution", minutes=3.5, section="image-to-image",
+@experiment("super-resolution", minutes=2.4, section="image-to-image",
             title="×4 super-resolution: SRResNet and SRGAN against bicubic on a held-out photo")
 def run(ctx) -> dict:
     base = ctx.pick(smoke=dict(channels=4, blocks=1, patch=32, steps=4, batch_size=4, d_channels=4),

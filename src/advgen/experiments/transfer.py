@@ -10,7 +10,7 @@ from .registry import experiment
 MODELS = ("mnist-cnn", "mnist-cnn-b", "mnist-mlp")
 
 
-@experiment("transfer", section="adversarial", minutes=0.9,
+@experiment("transfer", section="adversarial", minutes=0.7,
             title="Transfer: examples made on one network fool the others")
 def transfer(ctx):
     """Untargeted FGSM and PGD (ε = 0.3) examples crafted on each zoo classifier (rows) and shown to

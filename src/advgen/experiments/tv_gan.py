@@ -217,7 +217,7 @@ def grid_gans(ctx) -> dict:
     return out
 
 
-@experiment("tv-gan", section="mode-collapse", title="The TV objective learned from samples, and a TV-GAN", minutes=3)
+@experiment("tv-gan", section="mode-collapse", title="The TV objective learned from samples, and a TV-GAN", minutes=2.1)
 def tv_gan(ctx):
     """A bounded discriminator D = tanh(l) maximising E_P[D] + E_Q[1 - D] reaches sign(P - Q) and the value
     1 + 2 d_TV. Fitted to samples of P = U[0, 1] against packed-tv's Q1 (no collapse) and Q2 (collapse), it
