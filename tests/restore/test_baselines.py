@@ -55,6 +55,25 @@ def test_bicubic_upscaling(clean):
     assert (metrics.psnr(big, clean) > 25).all()
 
 
+def test_lanczos_upscaling_is_pils_lanczos(clean):
+    from PIL import Image
+
+    small = (restore.downsample(clean, 2).clamp(0, 1) * 255).round() / 255
+    big = restore.upscale_lanczos(small, 2)
+    assert big.shape == clean.shape and big.min() >= 0 and big.max() <= 1
+    ours = big[0].permute(1, 2, 0).numpy()
+    a = small[0].permute(1, 2, 0).numpy().astype(np.float32)
+    ref = np.stack([np.asarray(Image.fromarray(a[..., c]).resize((32, 32), Image.LANCZOS)) for c in range(3)], -1)
+    np.testing.assert_allclose(ours, np.clip(ref, 0, 1), atol=1e-6)  # PIL's 32-bit float path
+    # PIL's 8-bit path rounds (and clips) between its two passes: close, not equal
+    a8 = (a * 255).round().astype(np.uint8)
+    ref8 = np.asarray(Image.fromarray(a8).resize((32, 32), Image.LANCZOS), dtype=np.float32) / 255
+    assert np.abs(ours - ref8).mean() < 1 / 255
+    assert (metrics.psnr(big, clean) > 25).all()
+    gray = restore.upscale_lanczos(small[:, :1], 2)
+    torch.testing.assert_close(gray, big[:, :1])  # channel by channel
+
+
 def test_baseline_errors(clean):
     with pytest.raises(ValueError, match="mask must have the image's height and width 32×32"):
         restore.inpaint_biharmonic(clean, torch.ones(16, 16))

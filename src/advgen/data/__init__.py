@@ -67,3 +67,7 @@ from .image2image import (Paired, digit_domains, edges2digits, photo_patches, ri
                           sobel_edges)
 
 __all__ += ["Paired", "digit_domains", "edges2digits", "photo_patches", "ring_rotation", "sobel_edges"]
+
+from . import degrade  # noqa: E402  (the ways a photo was shrunk, issue 25)
+
+__all__ += ["degrade"]

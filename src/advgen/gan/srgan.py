@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import _checks
+from ..data import degrade
 from ..nets.image2image import SRResNet
 from ._paired import apply, train_paired
 
@@ -56,14 +57,9 @@ class SRConfig:
 
 
 def downscale(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Shrink N×C×H×W images by ``factor`` (antialiased bicubic, as PIL), clamped to [0, 1]."""
-    _checks.images(x, "x")
-    factor = _checks.positive_int(factor, "factor")
-    h, w = x.shape[-2:]
-    if h % factor or w % factor:
-        raise ValueError(f"image size {h}×{w} must be divisible by factor {factor}")
-    return F.interpolate(x, size=(h // factor, w // factor), mode="bicubic", antialias=True,
-                         align_corners=False).clamp(0, 1)
+    """Shrink N×C×H×W images by ``factor`` (antialiased bicubic, as PIL), clamped to [0, 1]: the training
+    degradation (:func:`advgen.data.degrade.shrink` has the others)."""
+    return degrade.shrink(x, factor, "bicubic")
 
 
 def discriminator(channels_in: int = 3, *, channels: int = 32, blocks: int = 3) -> nn.Module:

@@ -7,7 +7,7 @@
 >>> tv = restore.denoise_tv(y)                                        # a scikit-image baseline
 """
 from .baselines import (DENOISERS, denoise, denoise_nlm, denoise_tv, denoise_wavelet, estimate_sigma,
-                        inpaint_biharmonic, upscale_bicubic)
+                        inpaint_biharmonic, upscale_bicubic, upscale_lanczos)
 from .dip import TASKS, DIPResult, DIPStep, check_mask, deep_image_prior
 from .inversion import InversionResult, invert
 from .operators import KERNELS, as_mask, downsample, psnr, random_mask, text_mask
@@ -15,5 +15,5 @@ from .operators import KERNELS, as_mask, downsample, psnr, random_mask, text_mas
 __all__ = [
     "DENOISERS", "KERNELS", "TASKS", "DIPResult", "DIPStep", "InversionResult", "as_mask", "check_mask", "deep_image_prior",
     "denoise", "denoise_nlm", "denoise_tv", "denoise_wavelet", "downsample", "estimate_sigma",
-    "inpaint_biharmonic", "invert", "psnr", "random_mask", "text_mask", "upscale_bicubic",
+    "inpaint_biharmonic", "invert", "psnr", "random_mask", "text_mask", "upscale_bicubic", "upscale_lanczos",
 ]
