@@ -46,6 +46,15 @@ def test_the_key_changes_with_the_recipe_and_not_with_its_key_order():
     assert shared_runs.key({"a": 1}) != shared_runs.key({"a": 2})
 
 
+def test_a_fingerprint_tells_weights_apart():
+    a, b = nets.mlp_generator(hidden=8, layers=1), nets.mlp_generator(hidden=8, layers=1)
+    b.load_state_dict(a.state_dict())
+    assert shared_runs.fingerprint(a) == shared_runs.fingerprint(b)
+    with torch.no_grad():
+        next(b.parameters())[0, 0] += 1e-6
+    assert shared_runs.fingerprint(a) != shared_runs.fingerprint(b)
+
+
 def test_minibatch_reads_the_stacked_experiments_packed_run_and_gets_its_numbers(tmp_path):
     stacked = experiments.run("pacgan-stacked-mnist", budget="smoke", out=tmp_path, progress=False)
     mini = experiments.run("pacgan-minibatch", budget="smoke", out=tmp_path, progress=False)

@@ -159,7 +159,7 @@ def shared_variant(ctx, s: Setting, m: int, clf, *, batch_mult: int = 1, d_width
     budget the DCGAN) that ``pacgan-stacked-mnist`` trained. Returns (G, history, ModeReport, seconds, by):
     ``by`` names the experiment whose stored run was read (None: trained here)."""
     recipe = {"experiment": "stacked", "setting": s.to_dict(), "m": m, "seed": ctx.seed, "device": ctx.device,
-              "batch_mult": batch_mult, "d_width": d_width}
+              "batch_mult": batch_mult, "d_width": d_width, "counter": shared_runs.fingerprint(clf)}
 
     def train():
         G, hist, r, sec = train_variant(s, m, ctx.seed, clf, batch_mult=batch_mult, d_width=d_width,

@@ -40,6 +40,16 @@ def source_sha256() -> str:
     return h.hexdigest()
 
 
+def fingerprint(module: nn.Module) -> str:
+    """SHA-256 over a module's state (names and bytes): a recipe names the model that scores a run this way, so
+    a run scored by other weights (a retrained classifier) is never read."""
+    h = hashlib.sha256()
+    for name, t in module.state_dict().items():
+        raw = t.detach().cpu().contiguous().reshape(-1).view(torch.uint8)  # any dtype, bfloat16 included
+        h.update(name.encode() + b"\0" + raw.numpy().tobytes())
+    return h.hexdigest()
+
+
 def key(recipe: dict) -> str:
     """The file name of ``recipe``'s run: a hash of its JSON (sorted keys) and of advgen's source."""
     text = json.dumps({"recipe": recipe, "source": source_sha256()}, sort_keys=True, default=str)
@@ -75,4 +85,4 @@ def reuse(ctx, recipe: dict, train: Callable[[], tuple[nn.Module, History, dict]
         return G, hist, summary, None
 
 
-__all__ = ["FOLDER", "key", "reuse"]
+__all__ = ["FOLDER", "fingerprint", "key", "reuse"]
