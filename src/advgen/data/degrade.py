@@ -70,9 +70,7 @@ def shrink(x: torch.Tensor, factor: int, how: str = "bicubic", *, eight_bit: boo
     x = _checks.images(x, "x")
     factor = _checks.positive_int(factor, "factor")
     _checks.choice(how, "how", DEGRADATIONS)
-    quality = _checks.positive_int(quality, "quality")
-    if quality > 100:
-        raise ValueError(f"quality must be 1-100, got {quality}")
+    quality = _checks.integer(quality, "quality", minimum=1, maximum=100, what="a JPEG quality from 1")
     h, w = x.shape[-2:]
     if h % factor or w % factor:
         raise ValueError(f"image size {h}×{w} must be divisible by factor {factor}")
