@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import torch
 
-from advgen import experiments, gan, nets
+from advgen import experiments, gan, metrics, nets
 from advgen.experiments import shared_runs
 
 
@@ -20,24 +20,24 @@ def test_a_recipe_trains_once_and_reads_back_the_same_generator_history_and_summ
     def train():
         calls.append(1)
         G, hist = _tiny_run(3)
-        return G, hist, {"modes": 7, "seconds": 1.5}
+        return G, hist, metrics.ModeCoverage(7, 0.5, 0.25, (3, 0, 4)), 1.5
 
     def build():
         return nets.mlp_generator(hidden=8, layers=1)
 
     recipe = {"m": 1, "seed": 3, "steps": 5}
     first, second = (SimpleNamespace(out=tmp_path / name, name=name) for name in ("first", "second"))
-    G1, h1, s1, by1 = shared_runs.reuse(first, recipe, train, build)
-    G2, h2, s2, by2 = shared_runs.reuse(second, recipe, train, build)
+    G1, h1, r1, s1, by1 = shared_runs.reuse(first, recipe, train, build, metrics.ModeCoverage)
+    G2, h2, r2, s2, by2 = shared_runs.reuse(second, recipe, train, build, metrics.ModeCoverage)
     assert calls == [1] and (by1, by2) == (None, "first")
-    assert s2 == s1 == {"modes": 7, "seconds": 1.5}
+    assert r2 == r1 == metrics.ModeCoverage(7, 0.5, 0.25, (3, 0, 4)) and s2 == s1 == 1.5  # counts a tuple again
     assert h2.d_loss == h1.d_loss and h2.g_loss == h1.g_loss and len(h2.d_loss) == 5
     assert h2.metrics == h1.metrics and h2.seconds == h1.seconds
     z = torch.randn(10, 2)
     G1.eval(), G2.eval()
     assert torch.equal(G1(z), G2(z))  # weights and batch-norm statistics
     # another recipe (here: another seed) trains again
-    shared_runs.reuse(second, dict(recipe, seed=4), train, build)
+    shared_runs.reuse(second, dict(recipe, seed=4), train, build, metrics.ModeCoverage)
     assert calls == [1, 1] and len(list((tmp_path / shared_runs.FOLDER).glob("*.safetensors"))) == 2
 
 

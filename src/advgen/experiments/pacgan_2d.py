@@ -204,11 +204,10 @@ def shared_variant(ctx, mix: data.Mixture, m: int, p: Protocol, *, d_hidden: int
         t = time.perf_counter()
         G, hist, r = train_variant(mix, m, p, ctx.seed, d_hidden=d_hidden, batch_mult=batch_mult,
                                    progress=ctx.progress, device=ctx.device)
-        return G, hist, {"coverage": r.to_dict(), "seconds": time.perf_counter() - t}
+        return G, hist, r, time.perf_counter() - t
 
-    G, hist, summary, by = shared_runs.reuse(ctx, recipe, train, lambda: _nets(ctx.seed, m, p, d_hidden, ctx.device)[0])
-    r = metrics.ModeCoverage(**dict(summary["coverage"], counts=tuple(summary["coverage"]["counts"])))
-    return G, hist, r, summary["seconds"], by
+    return shared_runs.reuse(ctx, recipe, train, lambda: _nets(ctx.seed, m, p, d_hidden, ctx.device)[0],
+                             metrics.ModeCoverage)
 
 
 def scatter(ax, x: torch.Tensor, mix: data.Mixture, title: str) -> None:

@@ -162,13 +162,11 @@ def shared_variant(ctx, s: Setting, m: int, clf, *, batch_mult: int = 1, d_width
               "batch_mult": batch_mult, "d_width": d_width, "counter": shared_runs.fingerprint(clf)}
 
     def train():
-        G, hist, r, sec = train_variant(s, m, ctx.seed, clf, batch_mult=batch_mult, d_width=d_width,
-                                        progress=ctx.progress, desc=desc, device=ctx.device)
-        return G, hist, {"report": r.to_dict(), "seconds": sec}
+        return train_variant(s, m, ctx.seed, clf, batch_mult=batch_mult, d_width=d_width, progress=ctx.progress,
+                             desc=desc, device=ctx.device)
 
-    G, hist, summary, by = shared_runs.reuse(ctx, recipe, train, lambda: build(s, m, ctx.seed, d_width, ctx.device)[0])
-    report = metrics.ModeReport(**dict(summary["report"], counts=tuple(summary["report"]["counts"])))
-    return G, hist, report, summary["seconds"], by
+    return shared_runs.reuse(ctx, recipe, train, lambda: build(s, m, ctx.seed, d_width, ctx.device)[0],
+                             metrics.ModeReport)
 
 
 def real_baseline(s: Setting, clf) -> dict:

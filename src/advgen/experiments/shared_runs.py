@@ -8,12 +8,13 @@ training it again — in a tour that is minutes of the hour.
 :func:`reuse` keys a run by its recipe (a JSON object: the setting, pack size, seed, device and anything
 else that changes the run, plus a hash of advgen's own source, so a run made by other code is never
 read) and keeps it under ``<out>/shared-runs/`` as safetensors (the generator's state and the per-step
-losses, written atomically) with the history's metrics and the caller's summary in the sidecar. A file
+losses, written atomically) with the history's metrics and the run's result in the sidecar. A file
 lock makes a second process that asks for the same run while the first trains it wait for it rather
 than train it twice.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -56,14 +57,15 @@ def key(recipe: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def reuse(ctx, recipe: dict, train: Callable[[], tuple[nn.Module, History, dict]],
-          build: Callable[[], nn.Module]) -> tuple[nn.Module, History, dict, str | None]:
-    """``train()``'s (generator, history, summary) for ``recipe``, trained once per output folder (the parent
-    of the experiment context ``ctx``'s folder).
+def reuse(ctx, recipe: dict, train: Callable[[], tuple[nn.Module, History, object, float]],
+          build: Callable[[], nn.Module], result: type) -> tuple[nn.Module, History, object, float, str | None]:
+    """``train()``'s (generator, history, result, seconds) for ``recipe``, trained once per output folder (the
+    parent of the experiment context ``ctx``'s folder), then (generator, history, result, seconds, by).
 
-    ``summary`` is a JSON object (the run's final metrics, its seconds). ``build()`` makes an untrained
-    generator of the run's architecture, into which a stored run is loaded. Returns (generator, history,
-    summary, by): ``by`` names the experiment whose stored run was read, None when it trained here.
+    ``result`` is the class of the run's final metrics, a dataclass (e.g. ``metrics.ModeCoverage``), rebuilt
+    from the stored run with its lists as tuples. ``build()`` makes an untrained generator of the run's
+    architecture, into which a stored run is loaded. ``by`` names the experiment whose stored run was read,
+    None when it trained here.
     """
     path = Path(ctx.out).parent / FOLDER / f"{key(recipe)}.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,14 +77,16 @@ def reuse(ctx, recipe: dict, train: Callable[[], tuple[nn.Module, History, dict]
             hist = History(d_loss=tensors["d_loss"].tolist(), g_loss=tensors["g_loss"].tolist(),
                            metrics={k: [tuple(p) for p in v] for k, v in meta["metrics"].items()},
                            seconds=meta["seconds"])
-            return G, hist, meta["summary"], meta["experiment"]
-        G, hist, summary = train()
+            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["result"].items()}
+            return G, hist, result(**fields), meta["train_seconds"], meta["experiment"]
+        G, hist, r, seconds = train()
         tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
         tensors.update(d_loss=torch.tensor(hist.d_loss, dtype=torch.float64),
                        g_loss=torch.tensor(hist.g_loss, dtype=torch.float64))
         io.save_weights(path, tensors, {"recipe": recipe, "metrics": hist.metrics, "seconds": hist.seconds,
-                                        "summary": summary, "experiment": ctx.name})
-        return G, hist, summary, None
+                                        "result": dataclasses.asdict(r), "train_seconds": seconds,
+                                        "experiment": ctx.name})
+        return G, hist, r, seconds, None
 
 
 __all__ = ["FOLDER", "fingerprint", "key", "reuse"]
