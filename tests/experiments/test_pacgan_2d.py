@@ -94,3 +94,39 @@ def test_quick_runs_the_larger_packs_longer_and_the_tour_share_does_not():
     settings = P._settings(P.data.mixture("grid"), 4, P.QUICK, 1, None)
     assert settings["steps"] == 30_000 and settings["callbacks"][0].every == 3_000
     assert replace(P.QUICK, steps=8_000, pack_steps=()).steps_for(4) == 8_000
+
+
+def test_unrolled_nets_are_the_papers():
+    """Unrolled GAN's 2-D nets (Metz et al. 2017, App. A): G 256 → 128 → 128 → 2 with ReLU, D ×scale → 128 → 1,
+    orthogonal weights with gain 0.8 (rows of W·Wᵀ = 0.64 where W has no more rows than columns), zero biases."""
+    G = nets.unrolled_mlp_generator()
+    D = nets.unrolled_mlp_discriminator(pack=2, scale=0.25)
+    assert [tuple(m.weight.shape) for m in G if isinstance(m, torch.nn.Linear)] == [(128, 256), (128, 128), (2, 128)]
+    assert [tuple(m.weight.shape) for m in D if isinstance(m, torch.nn.Linear)] == [(128, 4), (1, 128)]
+    w = G[0].weight
+    assert torch.allclose(w @ w.T, 0.64 * torch.eye(128), atol=1e-5)
+    assert all(float(m.bias.abs().max()) == 0 for m in G if isinstance(m, torch.nn.Linear))
+    x = torch.randn(5, 4)
+    assert torch.allclose(D(x), D[3](torch.relu(D[1](x / 4))))
+
+
+def test_ring_protocol_uses_the_unrolled_nets_and_latent():
+    assert pacgan_2d.RING.arch == "unrolled" and pacgan_2d.QUICK_OF["ring"] is pacgan_2d.RING
+    p = pacgan_2d.replace(pacgan_2d.RING, steps=3, batch_size=8, evals=1)
+    G, hist, r = pacgan_2d.train_variant(data.mixture("ring"), 2, p, 0, progress=False)
+    assert G[0].in_features == 256 and len(hist.metrics["modes"]) == 1
+    assert r == pacgan_2d.coverage(G, data.mixture("ring"), 256)
+    with pytest.raises(ValueError, match="arch"):
+        pacgan_2d.replace(pacgan_2d.RING, arch="dcgan")
+
+
+def test_seed_mean_leaves_out_an_undefined_metric():
+    """A GAN with no sample near any mode has no reverse KL (NaN): the mean over seeds is over the seeds that
+    define it (once a NaN made the whole 5-seed ring run fail in statistics.stdev)."""
+    from advgen.experiments.registry import _aggregate, mean_sem
+
+    assert mean_sem([2.0, float("nan"), 4.0]) == pytest.approx((3.0, 1.0))
+    m, s = mean_sem([float("nan")])
+    assert m != m and s != s
+    mean, sem = _aggregate([{"rkl": 2.0}, {"rkl": float("nan")}, {"rkl": 4.0}])
+    assert mean["rkl"] == 3.0 and sem["rkl"] == pytest.approx(1.0)

@@ -40,6 +40,10 @@ Budgets
   2026, one thread on the shared machine, 313-384 s CPU a run) give PacGAN3 25.0 modes / 79.8 ± 7.9% high
   quality (was 56.4 ± 9.3% at 20k) and PacGAN4 24.3 / 79.6 ± 3.7% (was 46.5 ± 11.2%); PacGAN2 at 30k lost
   modes (19.7, HQ 84.0%) and keeps 20k. See ``QUICK``.
+- ``quick`` on the ring (and the tour's share): :data:`RING`, the Unrolled-GAN paper's form of the ring
+  experiment (Metz et al. 2017, Appendix A), because with the nets above the plain GAN keeps all 8 ring
+  modes. Seeds 0-4 (7 Dec 2026, one thread, 40-90 s a run): GAN 1, 1, 0, 1, 1 modes, PacGAN2 8 on each
+  (docs/guide/tour.md has the table).
 - ``smoke``: tiny nets, a few dozen steps: checks the plumbing, not the claims.
 """
 from __future__ import annotations
@@ -52,7 +56,7 @@ import torch
 
 from .. import _checks, data, gan, metrics, nets, plot
 from . import shared_runs, verdicts
-from .registry import experiment
+from .registry import experiment, mean_sem
 
 EVAL_SAMPLES = 2500  # PacGAN evaluates 2,500 samples
 EVAL_SEED = 2018     # a fixed latent set for every evaluation
@@ -71,6 +75,11 @@ class Protocol:
     d_hidden: int = 200
     evals: int = 10  # mode-coverage evaluations over training
     pack_steps: tuple[tuple[int, int], ...] = ()  # (m, steps): a longer run for larger packs, same schedule shape
+    arch: str = "pacgan"  # "pacgan": BN-ReLU G, maxout D; "unrolled": Unrolled GAN's ReLU MLPs (advgen.nets)
+    latent_dim: int = 2
+
+    def __post_init__(self):
+        _checks.choice(self.arch, "arch", ("pacgan", "unrolled"))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +92,14 @@ class Protocol:
 PAPER = Protocol(steps=400_000, lr=1e-4, betas=(0.8, 0.999), lr_decay=0.0)
 QUICK = Protocol(steps=20_000, lr=1e-3, betas=(0.5, 0.999), lr_decay=0.85, batch_size=400, g_hidden=64,
                  d_hidden=50, pack_steps=((3, 30_000), (4, 30_000)))
+#: The ring's quick protocol and tour share, in the Unrolled-GAN paper's own form (Metz et al. 2017, Appendix A):
+#: its nets (G 2×128 ReLU from z ~ N(0, I_256), D one ReLU layer of 128 on inputs scaled by 1/2), Adam 1e-4
+#: (beta1 0.5), alternating updates, batch 512, 10k steps. With the PacGAN nets the plain GAN never lost a ring
+#: mode on our budgets (seeds 0-4: 8, 6, 8, 8, 8 at 8k steps; minimax, a constant rate, 5 G steps per D step, batch
+#: 100 and the paper's rate tried too), so there was no collapse for packing to cure; in this form the GAN hops
+#: between one or two modes (the Unrolled-GAN paper's Fig. 1) and PacGAN2 covers all eight (docs/guide/tour.md).
+RING = Protocol(steps=10_000, lr=1e-4, betas=(0.5, 0.999), lr_decay=0.0, batch_size=512, update="alternating",
+                g_hidden=128, d_hidden=128, arch="unrolled", latent_dim=256)
 SMOKE = Protocol(steps=40, lr=1e-3, betas=(0.5, 0.999), lr_decay=0.5, batch_size=32, g_hidden=32, d_hidden=16,
                  evals=2)
 
@@ -94,11 +111,11 @@ PAPER_TABLE = {
 SOURCE = "Lin, Khetan, Fanti & Oh, 'PacGAN', NeurIPS 2018, Table 1 (mean of 10 seeds, 400k steps)"
 
 
-def protocol(ctx, tour_steps: int | None) -> Protocol:
-    """The budget's protocol; the quick tour's share is ``QUICK`` cut to ``tour_steps`` (same schedule shape),
-    or the whole ``QUICK`` when ``tour_steps`` is None."""
-    tour = {} if tour_steps is None else {"tour": replace(QUICK, steps=tour_steps, pack_steps=())}
-    p = ctx.pick(smoke=SMOKE, quick=QUICK, full=PAPER, **tour)
+def protocol(ctx, tour_steps: int | None, quick: Protocol = QUICK) -> Protocol:
+    """The budget's protocol; the quick tour's share is ``quick`` cut to ``tour_steps`` (same schedule shape),
+    or the whole ``quick`` when ``tour_steps`` is None."""
+    tour = {} if tour_steps is None else {"tour": replace(quick, steps=tour_steps, pack_steps=())}
+    p = ctx.pick(smoke=replace(SMOKE, arch=quick.arch, latent_dim=quick.latent_dim), quick=quick, full=PAPER, **tour)
     ctx.config["protocol"] = p.to_dict()
     return p
 
@@ -107,15 +124,19 @@ def label(m: int) -> str:
     return "GAN" if m == 1 else f"PacGAN{m}"
 
 
-def coverage(G, mix: data.Mixture) -> metrics.ModeCoverage:
-    x = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
+def coverage(G, mix: data.Mixture, latent_dim: int = 2) -> metrics.ModeCoverage:
+    x = gan.sample(G, latent_dim, EVAL_SAMPLES, seed=EVAL_SEED)
     return metrics.mode_coverage(x, mix.centers, mix.std)
 
 
 def _nets(seed: int, m: int, p: Protocol, d_hidden: int | None, device="cpu"):
     torch.manual_seed(seed)  # initial weights
-    G = nets.mlp_generator(hidden=p.g_hidden)
-    D = nets.maxout_discriminator(pack=m, hidden=d_hidden or p.d_hidden)
+    if p.arch == "unrolled":
+        G = nets.unrolled_mlp_generator(latent_dim=p.latent_dim, hidden=p.g_hidden)
+        D = nets.unrolled_mlp_discriminator(pack=m, hidden=d_hidden or p.d_hidden)
+    else:
+        G = nets.mlp_generator(latent_dim=p.latent_dim, hidden=p.g_hidden)
+        D = nets.maxout_discriminator(pack=m, hidden=d_hidden or p.d_hidden)
     return G.to(device), D.to(device)
 
 
@@ -125,11 +146,11 @@ def _settings(mix: data.Mixture, m: int, p: Protocol, batch_mult: int, evals: in
     every = max(1, steps // (evals or p.evals))
 
     def evaluate(state):
-        r = coverage(state.generator, mix)
+        r = coverage(state.generator, mix, p.latent_dim)
         return {"modes": r.modes, "hq": r.high_quality_fraction, "rkl": r.reverse_kl}
 
     return dict(loss=p.loss, update=p.update, pack=m, batch_size=p.batch_size * batch_mult, steps=steps,
-                lr_g=p.lr, lr_d=p.lr, betas=p.betas, lr_decay=p.lr_decay, latent=2,
+                lr_g=p.lr, lr_d=p.lr, betas=p.betas, lr_decay=p.lr_decay, latent=p.latent_dim,
                 callbacks=[gan.Callback(evaluate, every)])
 
 
@@ -147,7 +168,7 @@ def train_variant(mix: data.Mixture, m: int, p: Protocol, seed: int, *, d_hidden
     with _checks.num_threads(1):  # 2-D nets on batches of 100: threads only add fork/join overhead
         hist = gan.train(G, D, data_source if data_source is not None else mix, seed=seed, progress=progress,
                          desc=f"{mix.name} {label(m)} seed {seed}", **_settings(mix, m, p, batch_mult, evals))
-    return G, hist, coverage(G, mix)
+    return G, hist, coverage(G, mix, p.latent_dim)
 
 
 def train_variants_many(mix: data.Mixture, m: int, p: Protocol, seeds, *, d_hidden: int | None = None,
@@ -166,7 +187,7 @@ def train_variants_many(mix: data.Mixture, m: int, p: Protocol, seeds, *, d_hidd
                                       data_source if data_source is not None else mix, seeds=seeds,
                                       progress=progress, desc=f"{mix.name} {label(m)} seeds {seeds[0]}-{seeds[-1]}",
                                       **_settings(mix, m, p, batch_mult, evals))
-    return [(G, h, coverage(G, mix)) for G, h in zip(Gs, hists)]
+    return [(G, h, coverage(G, mix, p.latent_dim)) for G, h in zip(Gs, hists)]
 
 
 #: ``advgen run --batch-seeds``: the first seed trains every seed at once and leaves the others' runs here.
@@ -242,20 +263,13 @@ def _fmt(r: metrics.ModeCoverage) -> str:
 _SEEDS: dict[tuple, dict] = {}
 
 
-def _mean_sem(vals: list[float]) -> tuple[float, float]:
-    n = len(vals)
-    mean = sum(vals) / n
-    sem = (sum((v - mean) ** 2 for v in vals) / (n - 1)) ** 0.5 / n ** 0.5 if n > 1 else 0.0
-    return mean, sem
-
-
-#: The tour's steps per mixture (None: the whole quick protocol). The grid runs all 20k: at 8k the GAN had
-#: not yet lost its modes on every seed (packing's gain over seeds 0-4: +2, -1, +1, +12, +5 modes).
-TOUR_STEPS = {"grid": None, "ring": 8_000}
+#: The quick protocol of each mixture; the tour runs all of it (the grid all 20k: at 8k the GAN had not yet lost
+#: its modes on every seed, packing's gain over seeds 0-4: +2, -1, +1, +12, +5 modes).
+QUICK_OF = {"grid": QUICK, "ring": RING}
 
 
 def run_table(ctx, name: str) -> dict:
-    p = protocol(ctx, tour_steps=TOUR_STEPS[name])
+    p = protocol(ctx, tour_steps=None, quick=QUICK_OF[name])
     mix = data.mixture(name)
     variants = ctx.pick(smoke=(1, 2), quick=(1, 2, 3, 4), full=(1, 2, 3, 4), tour=(1, 2), key="variants")
     out, samples, curves = {}, {}, {}
@@ -264,7 +278,7 @@ def run_table(ctx, name: str) -> dict:
         key = label(m).lower()
         out.update({f"{key}_modes": r.modes, f"{key}_hq": r.high_quality_fraction, f"{key}_rkl": r.reverse_kl,
                     f"{key}_seconds": round(seconds, 1)})
-        samples[label(m)] = gan.sample(G, 2, EVAL_SAMPLES, seed=EVAL_SEED)
+        samples[label(m)] = gan.sample(G, p.latent_dim, EVAL_SAMPLES, seed=EVAL_SEED)
         curves[label(m)] = [v for _, v in hist.metrics["modes"]]
         steps_axis = [round(100 * s / p.steps_for(m)) for s, _ in hist.metrics["modes"]]  # the same for every m
     k = len(mix.centers)
@@ -290,7 +304,7 @@ def run_table(ctx, name: str) -> dict:
 def _summarise(ctx, name: str, variants, runs: list[dict], k: int) -> None:
     """Write the mean ± s.e. table and the claims over ``runs`` (every seed so far) into ``ctx``."""
     n = len(runs)
-    stat = {f: _mean_sem([r[f] for r in runs]) for f in runs[0] if not f.endswith("_seconds")}
+    stat = {f: mean_sem([r[f] for r in runs]) for f in runs[0] if not f.endswith("_seconds")}
     rows = []
     for m in variants:
         key = label(m).lower()
@@ -336,10 +350,12 @@ def pacgan_grid(ctx):
     return run_table(ctx, "grid")
 
 
-@experiment("pacgan-ring", minutes=2.1, dynamics=True, section="mode-collapse", title="PacGAN on the 8-Gaussian ring (Table 1)")
+@experiment("pacgan-ring", minutes=1.5, dynamics=True, section="mode-collapse", title="PacGAN on the 8-Gaussian ring (Table 1)")
 def pacgan_ring(ctx):
-    """GAN and PacGAN2-4 on 8 Gaussians on the unit circle, std 0.01; same protocol and metrics as
-    pacgan-grid, beside Table 1 (GAN 6.3 modes, PacGAN2 7.9)."""
+    """GAN and PacGAN2-4 on 8 Gaussians on the unit circle, std 0.01; the metrics of pacgan-grid, beside
+    Table 1 (GAN 6.3 modes, PacGAN2 7.9). Quick protocol and tour share: :data:`RING`, the ring in the
+    Unrolled-GAN paper's form (its small ReLU nets, 256-d latent, Adam 1e-4, alternating updates, batch 512,
+    10k steps), where the plain GAN collapses; full: the PacGAN paper's nets and 400k steps."""
     return run_table(ctx, "ring")
 
 

@@ -164,16 +164,24 @@ def versions() -> dict:
             "python": platform.python_version(), "threads": torch.get_num_threads()}
 
 
+def mean_sem(vals: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean of ``vals`` over the values that are defined: a NaN (say the
+    reverse KL of a generator with no sample near any mode) is left out; NaN, NaN when none is defined."""
+    vals = [v for v in vals if not math.isnan(v)]
+    if not vals:
+        return math.nan, math.nan
+    return statistics.fmean(vals), statistics.stdev(vals) / math.sqrt(len(vals)) if len(vals) > 1 else 0.0
+
+
 def _aggregate(runs: list[dict]) -> tuple[dict, dict]:
-    """Mean and standard error over seeds of every numeric metric."""
+    """Mean and standard error over seeds of every numeric metric (:func:`mean_sem`)."""
     mean, sem = {}, {}
     for key in runs[0]:
         vals = [r[key] for r in runs if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
         if len(vals) != len(runs):
             mean[key] = runs[0][key]
             continue
-        mean[key] = statistics.fmean(vals)
-        sem[key] = statistics.stdev(vals) / math.sqrt(len(vals)) if len(vals) > 1 else 0.0
+        mean[key], sem[key] = mean_sem(vals)
     return mean, sem
 
 

@@ -1,9 +1,10 @@
 """Small reference architectures: classifiers now; autoencoders and GAN nets join as issues land."""
 from .classifiers import ARCHITECTURES, Normalize, mnist_cnn, mnist_cnn_b, mnist_mlp
-from .mlp_gan import Maxout, maxout_discriminator, mlp_generator
+from .mlp_gan import Maxout, maxout_discriminator, mlp_generator, unrolled_mlp_discriminator, unrolled_mlp_generator
 
 __all__ = ["ARCHITECTURES", "Normalize", "mnist_cnn", "mnist_cnn_b", "mnist_mlp",
-           "Maxout", "maxout_discriminator", "mlp_generator"]
+           "Maxout", "maxout_discriminator", "mlp_generator", "unrolled_mlp_discriminator",
+           "unrolled_mlp_generator"]
 
 from .skip_unet import SkipUNet  # noqa: E402  (deep image prior, issue 10)
 

@@ -1,10 +1,16 @@
-"""The 2-D mixture GAN nets of VEEGAN and PacGAN (Srivastava et al. 2017; Lin et al. 2018).
+"""The 2-D mixture GAN nets of VEEGAN and PacGAN (Srivastava et al. 2017; Lin et al. 2018), and of the
+Unrolled-GAN paper (Metz, Poole, Pfau & Sohl-Dickstein, ICLR 2017, Appendix A).
 
 Generator: z (2-D standard normal) -> 4 hidden layers of 400 units, each Linear (no bias) ->
 BatchNorm -> ReLU, then a linear layer to 2-D. Discriminator: 3 maxout layers of 200 units
 with 5 pieces each (h = max_j (W_j x + b_j)), then a linear layer to one logit. Weights are
 drawn from N(0, 0.02^2) and biases start at 0, as in the PacGAN code. For PacGANm the
 discriminator takes ``pack`` samples side by side: ``in_features = 2 * pack``.
+
+Unrolled GAN's nets (:func:`unrolled_mlp_generator`, :func:`unrolled_mlp_discriminator`): G maps
+z ~ N(0, I_256) through 2 hidden ReLU layers of 128 units to 2-D; D scales its input down, then one
+hidden ReLU layer of 128 units and a logit; orthogonal weights scaled by 0.8, zero biases. With a
+discriminator this small, the plain GAN hops from mode to mode instead of covering them.
 """
 from __future__ import annotations
 
@@ -64,3 +70,40 @@ def maxout_discriminator(in_features: int = 2, pack: int = 1, hidden: int = 200,
         width = hidden
     mods.append(nn.Linear(width, 1))
     return _init(nn.Sequential(*mods), init_std)
+
+
+def _orthogonal(m: nn.Module, gain: float = 0.8) -> nn.Module:
+    for mod in m.modules():
+        if isinstance(mod, nn.Linear):
+            nn.init.orthogonal_(mod.weight, gain)
+            nn.init.zeros_(mod.bias)
+    return m
+
+
+class Scale(nn.Module):
+    """Multiplies its input by a constant (Unrolled GAN's discriminator scales the data to about [-1, 1])."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = float(factor)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+
+def unrolled_mlp_generator(latent_dim: int = 256, out_features: int = 2, hidden: int = 128) -> nn.Sequential:
+    """Unrolled GAN's 2-D generator: Linear-ReLU, Linear-ReLU (``hidden`` units), then Linear to ``out_features``."""
+    _checks.positive_int(latent_dim, "latent_dim")
+    _checks.positive_int(hidden, "hidden")
+    return _orthogonal(nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, out_features)))
+
+
+def unrolled_mlp_discriminator(in_features: int = 2, pack: int = 1, hidden: int = 128,
+                               scale: float = 0.5) -> nn.Sequential:
+    """Unrolled GAN's 2-D discriminator on ``pack`` concatenated samples: ×``scale``, Linear-ReLU, Linear to one
+    logit. ``scale`` 0.5 brings a ring of radius 1 to the paper's ±0.5 (its ring has radius 2 and scale 1/4)."""
+    _checks.positive_int(pack, "pack")
+    _checks.positive_int(hidden, "hidden")
+    return _orthogonal(nn.Sequential(Scale(scale), nn.Linear(in_features * pack, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, 1)))
