@@ -33,3 +33,7 @@ __all__ += ["Curve", "SanityCheck", "deletion_curve", "insertion_curve", "noisy_
 from .disentangle import MIG, FactorVAEScore, factorvae_score, mig  # noqa: E402  (disentanglement, issue 8)
 
 __all__ += ["FactorVAEScore", "MIG", "factorvae_score", "mig"]
+
+from .realism import confidence_judge  # noqa: E402  (issue 25: the which-is-real judge)
+
+__all__ += ["confidence_judge"]

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from advgen.experiments.which_is_real import confidence_judge
+from advgen.metrics import confidence_judge
 
 
 class Logits(torch.nn.Module):
