@@ -7,8 +7,9 @@ import json
 
 import torch
 
-from .. import data, gan, io, plot
+from .. import data, gan, io, plot, zoo
 from ..metrics import confidence_judge
+from . import shipped
 from .registry import experiment
 
 #: The file the report turns into its ``real.html`` game page.
@@ -55,8 +56,10 @@ def which_is_real(ctx):
     judge_real = ds.x_test[torch.randperm(len(ds.x_test), generator=ctx.generator(2))[:k]]
     judge_fake = gan.sample(G, G.latent_dim, len(judge_real), seed=ctx.generator(3))
     guess = confidence_judge(clf, judge_real, judge_fake)
+    ctx.config["generator"] = shipped.describe("mnist-gan", zoo.info("mnist-gan"))
     ctx.claim(f"The zoo GAN's digits are hard to tell from real ones: a judge picking the side mnist-cnn is surer "
-              f"of finds the real digit at most 70% of the time ({len(judge_real)} pairs; 50% = fooled)", guess,
+              f"of finds the real digit at most 70% of the time ({len(judge_real)} pairs; 50% = fooled; "
+              f"{ctx.config['generator']})", guess,
               "people pick the real face ~60-70% of the time (whichfaceisreal.com)",
               "whichfaceisreal.com (West & Bergstrom); Karras et al. 2019", holds=guess <= 0.7)
     return {"pairs": n, "real_confidence": float(p_real.mean()), "generated_confidence": float(p_fake.mean()),
