@@ -1,4 +1,4 @@
-"""The classifier judge of "Which one is real?": the side the classifier is surer of, ties counted half."""
+"""Realism and quality measures of generated images: the which-is-real judge (ties half), the Y channel."""
 import pytest
 import torch
 
@@ -26,3 +26,14 @@ def test_judge_scores_sureness_and_splits_ties():
     assert confidence_judge(Logits(), real, real) == 0.5  # a generator that draws the real digits fools it
     with pytest.raises(ValueError, match="pair up"):
         confidence_judge(Logits(), real, fake[:2])
+
+
+def test_luma_is_bt601_studio_swing():
+    """The Y channel super-resolution is scored on: Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255."""
+    from advgen.metrics import luma
+
+    x = torch.rand(2, 3, 5, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    want = (16 + 65.481 * x[:, 0] + 128.553 * x[:, 1] + 24.966 * x[:, 2]) / 255
+    assert torch.allclose(luma(x)[:, 0], want, atol=1e-12)
+    with pytest.raises(ValueError, match="3 \\(RGB\\) channels"):
+        luma(x[:, :1])

@@ -13,9 +13,9 @@ from .tv import PiecewiseConstant, packed_tv, piecewise
 
 __all__ = ["ModeCoverage", "PiecewiseConstant", "mode_coverage", "packed_tv", "piecewise"]
 
-from .image import psnr, ssim  # noqa: E402  (restoration quality, issue 10)
+from .image import luma, psnr, ssim  # noqa: E402  (restoration quality, issue 10)
 
-__all__ += ["psnr", "ssim"]
+__all__ += ["luma", "psnr", "ssim"]
 
 from .stacked import (ModeCollapseWarning, ModeReport, StackedClassifier, classify,  # noqa: E402  (issue 7)
                       mode_callback, mode_histogram, mode_report, stacked_labels, stacked_mnist_modes,

@@ -3,10 +3,12 @@
     PSNR(x, y) = 10·log10(1 / MSE(x, y))        for images in [0, 1] (data range 1)
 
 SSIM is Wang et al. 2004's structural similarity with scikit-image's defaults (7×7 uniform
-window), averaged over channels for colour images.
+window), averaged over channels for colour images. :func:`luma` is the Y channel super-resolution
+papers score on (Ledig et al. 2017: "calculated on the y-channel").
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .. import _checks
@@ -39,3 +41,19 @@ def ssim(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     from skimage.metrics import structural_similarity
 
     return torch.tensor([structural_similarity(b, a, data_range=1.0, channel_axis=-1) for a, b in _pairs(x, ref)])
+
+
+def luma(x: torch.Tensor) -> torch.Tensor:
+    """The Y channel (ITU-R BT.601, as MATLAB's and scikit-image's ``rgb2ycbcr``: 16/255 to 235/255) of RGB
+    images ``x`` (N×3×H×W in [0, 1]), as N×1×H×W in [0, 1].
+
+    >>> float(luma(torch.ones(1, 3, 1, 1))) == 235 / 255
+    True
+    """
+    from skimage.color import rgb2ycbcr
+
+    _checks.images(x, "x")
+    if x.shape[1] != 3:
+        raise ValueError(f"x must have 3 (RGB) channels, got {x.shape[1]}")
+    y = [rgb2ycbcr(a)[..., 0] / 255 for a in x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)]
+    return torch.from_numpy(np.stack(y)[:, None]).to(x.dtype)
