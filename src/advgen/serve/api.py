@@ -184,7 +184,7 @@ class App:
     def need_generator(self) -> nn.Module:
         if self.generator is None:
             raise ApiError(503, "no generator: the zoo's mnist-gan is missing from this install "
-                                "(advgen zoo mnist-gan trains it, about 2 min)")
+                                "(advgen zoo mnist-gan trains it, about 15 min)")
         return self.generator
 
     @property
