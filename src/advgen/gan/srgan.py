@@ -1,8 +1,9 @@
 """Super-resolution: SRResNet (pixel loss) and SRGAN (+ adversarial term), Ledig et al., CVPR 2017.
 
 Low-resolution inputs are the high-resolution patches shrunk by ``factor`` with antialiased
-bicubic interpolation (the paper uses bicubic with factor 4). SRResNet minimises the pixel-wise
-MSE; SRGAN starts from the trained SRResNet and minimises the perceptual loss
+bicubic interpolation (the paper uses bicubic with factor 4), or, for a model meant for users' images,
+each patch by one of several downscalers (``SRConfig.degradations``: :mod:`advgen.data.degrade`).
+SRResNet minimises the pixel-wise MSE; SRGAN starts from the trained SRResNet and minimises the perceptual loss
 
     l^SR = l_X + 10⁻³ · l_Gen,     l_Gen = −log D(G(x_LR))        (the paper's eq. 3 and 6)
 
@@ -44,6 +45,8 @@ class SRConfig:
     adv_weight: float = 1e-3
     d_channels: int = 32
     seed: int = 0
+    degradations: tuple[str, ...] = ("bicubic",)  # one drawn per patch (advgen.data.degrade.DEGRADATIONS)
+    eight_bit: bool = False  # inputs rounded to 1/255 steps, as a saved PNG or JPEG is
 
     def __post_init__(self):
         for name in ("factor", "channels", "blocks", "patch", "steps", "batch_size", "d_channels"):
@@ -51,15 +54,21 @@ class SRConfig:
         _checks.nonneg_float(self.adv_weight, "adv_weight")
         if self.patch % self.factor:
             raise ValueError(f"patch ({self.patch}) must be a multiple of factor ({self.factor})")
+        object.__setattr__(self, "degradations", tuple(self.degradations))  # a list from a JSON sidecar
+        if not self.degradations:
+            raise ValueError("degradations must name at least one of " + ", ".join(degrade.DEGRADATIONS))
+        for how in self.degradations:
+            _checks.choice(how, "degradations", degrade.DEGRADATIONS)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def downscale(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Shrink N×C×H×W images by ``factor`` (antialiased bicubic, as PIL), clamped to [0, 1]: the training
-    degradation (:func:`advgen.data.degrade.shrink` has the others)."""
-    return degrade.shrink(x, factor, "bicubic")
+def inputs(hr: torch.Tensor, config: SRConfig) -> torch.Tensor:
+    """The low-resolution training inputs of patches ``hr``: each shrunk by one of ``config.degradations``
+    (drawn from ``config.seed``), rounded to 8 bits when ``config.eight_bit``."""
+    g = torch.Generator().manual_seed(config.seed)
+    return degrade.random_shrink(hr, config.factor, g, config.degradations, eight_bit=config.eight_bit)
 
 
 def discriminator(channels_in: int = 3, *, channels: int = 32, blocks: int = 3) -> nn.Module:
@@ -102,7 +111,7 @@ def train_sr(hr: torch.Tensor, config: SRConfig = SRConfig(), *, adversarial: bo
             torch.manual_seed(config.seed + 1)
             D = discriminator(hr.shape[1], channels=config.d_channels).to(device)
     G.to(device)
-    lr_imgs = downscale(hr, config.factor)
+    lr_imgs = inputs(hr, config)
     hist, _ = train_paired(G, D, lr_imgs, hr, adv_weight=config.adv_weight if adversarial else 0.0,
                            pixel_weight=1.0, pixel="mse", conditional=False, loss="nonsaturating",
                            steps=config.steps, batch_size=config.batch_size, lr=config.lr, betas=config.betas,
