@@ -52,6 +52,7 @@ def test_pretrained_retrains_a_cache_from_an_older_recipe_or_a_broken_one(tmp_pa
     """``pretrained(name)`` trains once, then loads from the cache; a sidecar from another recipe (e.g.
     CycleGAN before the digits moved into MNIST's 20×20 box) or a broken file makes it train again."""
     monkeypatch.setenv("ADVGEN_HOME", str(tmp_path))
+    monkeypatch.setattr(pretrained.zoo, "shipped_dir", lambda: tmp_path / "shipped")  # nothing shipped
     trained = []
 
     def fake_train(name, progress):
@@ -70,6 +71,36 @@ def test_pretrained_retrains_a_cache_from_an_older_recipe_or_a_broken_one(tmp_pa
         pretrained.pretrained("srresnet-x4", progress=False)
     assert trained == ["srresnet-x4"] * 2
     pretrained.path("srresnet-x4").with_suffix(".safetensors.json").write_text("{not json")
-    with pytest.warns(UserWarning, match="cache unusable"):
+    with pytest.warns(UserWarning, match="unusable"):
         pretrained.pretrained("srresnet-x4", progress=False)
     assert trained == ["srresnet-x4"] * 3
+
+
+def test_pretrained_reads_the_users_copy_then_the_shipped_one_and_trains_only_without_either(tmp_path, monkeypatch):
+    """A fresh install loads a shipped generator without training; a copy the user retrained into their cache
+    comes first; a shipped file of an older recipe is passed over (and then trained)."""
+    monkeypatch.setenv("ADVGEN_HOME", str(tmp_path / "home"))
+    shipped = tmp_path / "shipped"
+    monkeypatch.setattr(pretrained.zoo, "shipped_dir", lambda: shipped)
+    trained = []
+
+    def save(where, seed, recipe):
+        torch.manual_seed(seed)
+        pretrained.save_generator(where, SRResNet(3, channels=4, blocks=1), "srresnet",
+                                  {"args": [3], "channels": 4, "blocks": 1}, {"recipe": recipe})
+
+    monkeypatch.setattr(pretrained, "_train", lambda name, progress: trained.append(name) or
+                        save(pretrained.path(name), 2, pretrained.RECIPES[name]))
+    shipped.mkdir()
+    save(shipped / "srresnet-x4.safetensors", 1, pretrained.RECIPES["srresnet-x4"])
+    assert pretrained.source("srresnet-x4") == shipped / "srresnet-x4.safetensors"
+    a = pretrained.pretrained("srresnet-x4", progress=False)
+    assert trained == [] and not pretrained.path("srresnet-x4").exists()
+    b = pretrained.pretrained("srresnet-x4", retrain=True, progress=False)  # advgen zoo srresnet-x4 --retrain
+    assert trained == ["srresnet-x4"] and pretrained.source("srresnet-x4") == pretrained.path("srresnet-x4")
+    assert not torch.equal(a.head[0].weight, b.head[0].weight)
+    c = pretrained.pretrained("srresnet-x4", progress=False)  # the user's copy from now on
+    assert torch.equal(b.head[0].weight, c.head[0].weight) and trained == ["srresnet-x4"]
+    save(shipped / "srgan-x4.safetensors", 1, pretrained.RECIPES["srgan-x4"] - 1)
+    with pytest.warns(UserWarning, match="older recipe"):
+        assert pretrained.source("srgan-x4") is None

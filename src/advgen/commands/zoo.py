@@ -17,7 +17,9 @@ def register(sub) -> None:
 
 def zoo(args) -> int:
     from .. import distributed
+    from .. import io
     from .. import zoo as z
+    from ..gan import pretrained
 
     code = relaunch(args)
     if code is not None:
@@ -30,7 +32,16 @@ def zoo(args) -> int:
             state = ("your retrained copy" if where == z.path(name) else "shipped") if where else "trains on first use"
             promise = f">= {e.min_accuracy:.0%}; " if name in z.ENTRIES else ""
             print(f"{name:20s} {e.description} ({promise}{state})")
-        print(f"cache: {z.home() / 'zoo'}")
+        for name in pretrained.NAMES:
+            where = pretrained.source(name)
+            state = ("your retrained copy" if where == pretrained.path(name) else "shipped") if where else \
+                "trains on first use"
+            print(f"{name:20s} image-to-image generator, recipe {pretrained.RECIPES[name]} ({state})")
+        print(f"cache: {z.home() / 'zoo'} and {z.home() / 'image2image'}")
+        return 0
+    if args.name in pretrained.NAMES:  # the image-to-image generators (advgen upscale, advgen translate)
+        pretrained.pretrained(args.name, retrain=args.retrain, device=args.device)
+        print(json.dumps(io.read_meta(pretrained.source(args.name)), indent=2))
         return 0
     z.load(args.name, device=args.device, retrain=args.retrain)
     if not distributed.is_main():

@@ -2,8 +2,8 @@
 
 ``save_generator(path, G, arch, kwargs)`` writes the weights with the architecture and its
 arguments in the sidecar; ``load_generator(path)`` rebuilds it (nothing is unpickled).
-``pretrained(name)`` returns a named model from ``$ADVGEN_HOME/image2image``, training it
-once with the default settings below when it is missing (minutes on a CPU):
+``pretrained(name)`` returns a named model: the user's own retrained copy in ``$ADVGEN_HOME/image2image``,
+else the one shipped with the package (``advgen/weights``), else it trains it once with the recipe below:
 
 - ``edges2digits`` / ``digits2edges``: pix2pix L1 + PatchGAN on Sobel edges ↔ MNIST-5k;
 - ``mnist-to-digits28`` / ``digits28-to-mnist``: the two CycleGAN generators, MNIST ↔ upscaled digits;
@@ -53,9 +53,11 @@ POSITIONAL = {"unet": ("in_channels", "out_channels"), "resnet": ("in_channels",
 NAMES = ("edges2digits", "digits2edges", "mnist-to-digits28", "digits28-to-mnist", "srresnet-x4", "srgan-x4")
 KIND = "advgen.image2image.generator"
 #: Bump a name's number when its training changes (data layout, settings), so old caches retrain.
-#: CycleGAN 2: the 8×8 digits are enlarged into MNIST's centred 20×20 box, not the whole 28×28 frame.
-RECIPES = {"edges2digits": 1, "digits2edges": 1, "mnist-to-digits28": 2, "digits28-to-mnist": 2,
-           "srresnet-x4": 1, "srgan-x4": 1}
+#: CycleGAN 2: the 8×8 digits are enlarged into MNIST's centred 20×20 box, not the whole 28×28 frame; 3:
+#: :data:`CYCLEGAN_RECIPE` (longer, deeper). pix2pix 2: :data:`PIX2PIX_RECIPE` (longer, wider).
+#: Super-resolution 2: :data:`SR_RECIPE` (SRResNet's size, four downscalers, held-out photos left out of training).
+RECIPES = {"edges2digits": 2, "digits2edges": 2, "mnist-to-digits28": 3, "digits28-to-mnist": 3,
+           "srresnet-x4": 2, "srgan-x4": 2}
 
 
 _repr = reprlib.Repr()
@@ -152,43 +154,102 @@ def _train(name: str, progress: bool) -> None:
 
     if name in ("edges2digits", "digits2edges"):
         task = tasks.edges2digits(reverse=name == "digits2edges")
-        cfg = pix2pix.Pix2PixConfig(depth=3, channels=16, d_channels=16, steps=1500)
-        G, _, _ = pix2pix.train_pix2pix(task.source_train, task.target_train, cfg, progress=progress, desc=name)
+        cfg = pix2pix.Pix2PixConfig(**PIX2PIX_RECIPE)
+        G, _, h = pix2pix.train_pix2pix(task.source_train, task.target_train, cfg, progress=progress, desc=name,
+                                        checkpoint_dir=path(name).with_suffix(".ckpt"))
         save_generator(path(name), G, "unet", {"args": [1, 1], "depth": cfg.depth, "channels": cfg.channels,
-                                               "dropout": cfg.dropout}, {"config": cfg.to_dict(), "recipe": RECIPES[name]})
+                                               "dropout": cfg.dropout}, {"config": cfg.to_dict(), "recipe": RECIPES[name],
+                                                                         "train_seconds": round(h.seconds, 1)})
     elif name in ("mnist-to-digits28", "digits28-to-mnist"):
         a, b = tasks.digit_domains()
-        cfg = cyclegan.CycleGANConfig(channels=16, blocks=3, steps=2500, batch_size=8)
-        G, _, _ = cyclegan.train_cyclegan(a.x_train, b.x_train, cfg, progress=progress, desc="cyclegan")
+        cfg = cyclegan.CycleGANConfig(**CYCLEGAN_RECIPE)
+        G, _, h = cyclegan.train_cyclegan(a.x_train, b.x_train, cfg, progress=progress, desc="cyclegan",
+                                          checkpoint_dir=path("mnist-to-digits28").with_suffix(".ckpt"))
         kw = {"args": [1, 1], "channels": cfg.channels, "blocks": cfg.blocks}
         for n, g in (("mnist-to-digits28", G.ab), ("digits28-to-mnist", G.ba)):
-            save_generator(path(n), g, "resnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES[n]})
+            save_generator(path(n), g, "resnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES[n],
+                                                     "train_seconds": round(h.seconds, 1)})
     else:
-        cfg = srgan.SRConfig(channels=32, blocks=4, patch=64, steps=1500, lr=5e-4)
-        hr = tasks.photo_patches(2048, cfg.patch, generator=torch.Generator().manual_seed(cfg.seed))
-        G, _, _ = srgan.train_sr(hr, cfg, progress=progress)
-        kw = {"args": [3], "factor": cfg.factor, "channels": cfg.channels, "blocks": cfg.blocks,
-              "residual": cfg.residual}
-        save_generator(path("srresnet-x4"), G, "srresnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES["srresnet-x4"]})
-        gcfg = srgan.SRConfig(**{**cfg.to_dict(), "steps": 500, "lr": cfg.lr / 5})
-        G2, _, _ = srgan.train_sr(hr, gcfg, adversarial=True, init=G, progress=progress)
-        save_generator(path("srgan-x4"), G2, "srresnet", kw, {"config": gcfg.to_dict(), "recipe": RECIPES["srgan-x4"]})
+        train_super_resolution(progress)
+
+
+#: pix2pix edges ↔ digits (recipe 2): U-Net of depth 3 and 32 channels, PatchGAN of 32, 5,000 steps of 32 pairs, the
+#: rate falling linearly to 0 over the second half (the rest: ``Pix2PixConfig``'s reference values).
+PIX2PIX_RECIPE = dict(depth=3, channels=32, d_channels=32, steps=5000, batch_size=32)
+
+#: CycleGAN MNIST ↔ digits-28 (recipe 3): ResNet generators of 16 channels and 6 blocks, 6,000 steps of 8 per
+#: domain, the rate falling linearly to 0 over the second half (the rest: ``CycleGANConfig``'s reference values).
+CYCLEGAN_RECIPE = dict(channels=16, blocks=6, steps=6000, batch_size=8)
+
+#: The ×4 super-resolution recipe (Ledig et al. 2017's SRResNet: 64 channels, 16 residual blocks), trained on
+#: 64×64 crops of :data:`advgen.data.image2image.SR_TRAIN_PHOTOS`, each shrunk by one of the four downscalers of
+#: :mod:`advgen.data.degrade` and rounded to 8 bits; MSE, Adam 3e-4 falling linearly to 0 over the last 60%.
+SR_RECIPE = dict(channels=64, blocks=16, patch=64, steps=4500, batch_size=16, lr=3e-4, lr_decay=0.6,
+                 degradations=("bicubic", "gaussian-cubic", "area", "jpeg"), eight_bit=True)
+SR_PATCHES = 16384
+#: SRGAN: the trained SRResNet fine-tuned with the 10⁻³ adversarial term at a fifth of the rate.
+SRGAN_STEPS = 800
+
+
+def train_super_resolution(progress: bool = True, checkpoints: bool = True) -> None:
+    """Train ``srresnet-x4`` by :data:`SR_RECIPE`, then ``srgan-x4`` from it, and save both (about 70 and 20
+    minutes on one CPU core). With ``checkpoints``, each stage resumes from its checkpoint after a kill."""
+    from ..data import image2image as tasks
+    from . import srgan
+
+    cfg = srgan.SRConfig(**SR_RECIPE)
+    hr = tasks.photo_patches(SR_PATCHES, cfg.patch, generator=torch.Generator().manual_seed(cfg.seed))
+    kw = {"args": [3], "factor": cfg.factor, "channels": cfg.channels, "blocks": cfg.blocks, "residual": cfg.residual}
+    meta = {"train_photos": list(tasks.SR_TRAIN_PHOTOS), "held_out": list(tasks.SR_HELD_OUT), "patches": SR_PATCHES}
+    ckpt = (lambda n: path(n).with_suffix(".ckpt")) if checkpoints else (lambda n: None)
+    G, _, h = srgan.train_sr(hr, cfg, progress=progress, checkpoint_dir=ckpt("srresnet-x4"), desc="srresnet-x4")
+    save_generator(path("srresnet-x4"), G, "srresnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES["srresnet-x4"],
+                                                           "train_seconds": round(h.seconds, 1), **meta})
+    gcfg = srgan.SRConfig(**{**cfg.to_dict(), "steps": SRGAN_STEPS, "lr": cfg.lr / 5, "lr_decay": 0.0})
+    G2, _, h2 = srgan.train_sr(hr, gcfg, adversarial=True, init=G, progress=progress,
+                               checkpoint_dir=ckpt("srgan-x4"), desc="srgan-x4")
+    save_generator(path("srgan-x4"), G2, "srresnet", kw, {"config": gcfg.to_dict(), "recipe": RECIPES["srgan-x4"],
+                                                         "train_seconds": round(h2.seconds, 1), **meta})
+
+
+def _places(name: str) -> tuple[Path, Path]:
+    """Where a trained ``name`` may be, in the order :func:`pretrained` looks: the user's cache (what they
+    retrained themselves), then the weights shipped with the package."""
+    return path(name), zoo.shipped_dir() / f"{name}.safetensors"
+
+
+def _usable(name: str, where: Path) -> bool:
+    """Whether ``where`` holds ``name`` by the current recipe (warns when it is unusable or outdated)."""
+    if not where.exists():
+        return False
+    try:
+        if io.read_meta(where).get("recipe") == RECIPES[name]:
+            return True
+        warnings.warn(f"image2image {name}: {where} was made by an older recipe; passed over", stacklevel=3)
+    except (io.WeightsError, RuntimeError, ValueError, KeyError) as err:
+        warnings.warn(f"image2image {name}: {where} is unusable ({err}); passed over", stacklevel=3)
+    return False
+
+
+def source(name: str) -> Path | None:
+    """The file :func:`pretrained` reads for ``name`` without training (None: it would train)."""
+    if name not in NAMES:
+        raise ValueError(f"name must be one of {', '.join(NAMES)}; got {name!r}")
+    return next((where for where in _places(name) if _usable(name, where)), None)
 
 
 def pretrained(name: str, *, retrain: bool = False, progress: bool = True,
                device: str | torch.device = "cpu") -> nn.Module:
-    """The named generator from the cache, trained first if it is missing, unusable, made by an older
-    recipe (see :data:`RECIPES`), or ``retrain``."""
+    """The named generator: the user's cache, else the shipped weights, else trained now (and cached) when
+    neither holds it by the current recipe (see :data:`RECIPES`); ``retrain`` trains into the cache."""
     if name not in NAMES:
         raise ValueError(f"name must be one of {', '.join(NAMES)}; got {name!r}")
     with zoo.cache_lock(path(name)):
-        if not retrain and path(name).exists():
+        where = None if retrain else source(name)
+        if where is not None:
             try:
-                if io.read_meta(path(name)).get("recipe") == RECIPES[name]:
-                    return load_generator(path(name), device=device)
-                warnings.warn(f"image2image {name}: cached generator was made by an older recipe; retraining",
-                              stacklevel=2)
+                return load_generator(where, device=device)
             except (io.WeightsError, RuntimeError, ValueError, KeyError) as err:
-                warnings.warn(f"image2image {name}: cache unusable ({err}); retraining", stacklevel=2)
+                warnings.warn(f"image2image {name}: {where} is unusable ({err}); retraining", stacklevel=2)
         _train(name, progress)
         return load_generator(path(name), device=device)
