@@ -18,6 +18,8 @@ RECORDED = {
     "srgan-x4": 0.4905528,
     "mnist-to-digits28": 0.1138315,
     "digits28-to-mnist": 0.074594,
+    "edges2digits": 0.2338304,
+    "digits2edges": 0.4244188,
 }
 
 
@@ -58,5 +60,5 @@ def test_advgen_zoo_lists_the_image_to_image_generators_as_shipped(tmp_path, mon
     monkeypatch.setenv("ADVGEN_HOME", str(tmp_path))
     assert cli.main(["zoo"]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
-    for name in ("srresnet-x4", "srgan-x4", "mnist-to-digits28", "digits28-to-mnist", "mnist-cgan"):
+    for name in (*pretrained.NAMES, "mnist-gan", "mnist-cgan"):
         assert lines[name].endswith("(shipped)"), lines[name]
