@@ -7,11 +7,13 @@ else the one shipped with the package (``advgen/weights``), else it trains it on
 
 - ``edges2digits`` / ``digits2edges``: pix2pix L1 + PatchGAN on Sobel edges ↔ MNIST-5k;
 - ``mnist-to-digits28`` / ``digits28-to-mnist``: the two CycleGAN generators, MNIST ↔ upscaled digits;
-- ``srresnet-x4`` / ``srgan-x4``: ×4 super-resolution trained on scikit-image photo crops.
+- ``srresnet-x4`` / ``srgan-x4``: ×4 super-resolution trained on crops of ten photos
+  (:data:`advgen.data.image2image.SR_TRAIN_PHOTOS`), each shrunk by one of four downscalers.
 
-Each name has a recipe number in :data:`RECIPES`, written to the sidecar. A cached generator made
-by another recipe (its training data or settings changed since) is retrained, as the zoo does; a
-file lock lets concurrent first uses train it once.
+Each name has a recipe (:data:`PIX2PIX_RECIPE`, :data:`CYCLEGAN_RECIPE`, :data:`SR_RECIPE`) and a recipe
+number in :data:`RECIPES`, written to the sidecar with the training time; all six ship with the package. A
+file made by another recipe (its training data or settings changed since) is passed over, and the name is
+trained again, as the zoo does; a file lock lets concurrent first uses train it once.
 
 A sidecar says which constructor to call with which arguments, so it is read as untrusted input:
 the architecture must be one of :data:`ARCHES` and every argument must be in :data:`ARG_SCHEMA`
