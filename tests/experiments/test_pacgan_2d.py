@@ -105,7 +105,7 @@ def test_unrolled_nets_are_the_papers():
     assert [tuple(m.weight.shape) for m in D if isinstance(m, torch.nn.Linear)] == [(128, 4), (1, 128)]
     w = G[0].weight
     assert torch.allclose(w @ w.T, 0.64 * torch.eye(128), atol=1e-5)
-    assert all(float(m.bias.abs().max()) == 0 for m in G if isinstance(m, torch.nn.Linear))
+    assert all(float(m.bias.detach().abs().max()) == 0 for m in G if isinstance(m, torch.nn.Linear))
     x = torch.randn(5, 4)
     assert torch.allclose(D(x), D[3](torch.relu(D[1](x / 4))))
 
