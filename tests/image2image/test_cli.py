@@ -104,3 +104,17 @@ def test_pretrained_reads_the_users_copy_then_the_shipped_one_and_trains_only_wi
     save(shipped / "srgan-x4.safetensors", 1, pretrained.RECIPES["srgan-x4"] - 1)
     with pytest.warns(UserWarning, match="older recipe"):
         assert pretrained.source("srgan-x4") is None
+
+
+def test_a_finished_super_resolution_run_leaves_no_checkpoint_to_resume(tmp_path, monkeypatch):
+    """After the generators are saved the checkpoints go: a later --retrain trains again instead of resuming a
+    finished run (which would return the same weights at once)."""
+    monkeypatch.setenv("ADVGEN_HOME", str(tmp_path))
+    monkeypatch.setattr(pretrained, "SR_RECIPE", dict(pretrained.SR_RECIPE, steps=2, channels=4, blocks=1,
+                                                      patch=16, batch_size=2))
+    monkeypatch.setattr(pretrained, "SR_PATCHES", 4)
+    monkeypatch.setattr(pretrained, "SRGAN_STEPS", 1)
+    pretrained.train_super_resolution(progress=False)
+    assert pretrained.load_generator(pretrained.path("srgan-x4")).blocks is not None
+    assert not pretrained.path("srresnet-x4").with_suffix(".ckpt").exists()
+    assert not pretrained.path("srgan-x4").with_suffix(".ckpt").exists()
