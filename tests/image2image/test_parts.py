@@ -263,3 +263,38 @@ def test_photo_patches_are_crops_of_the_training_photos():
         assert any(torch.equal(cam[:, t:t + 32, l:l + 32], p) for t, l in zip(tops.tolist(), lefts.tolist()))
     with pytest.raises(ValueError, match="photos"):
         tasks.photo_patches(2, 32, photos=("nope",))
+
+
+def test_super_resolution_never_trains_on_its_held_out_photos():
+    assert not set(tasks.SR_HELD_OUT) & set(tasks.SR_TRAIN_PHOTOS)
+    assert "cat" not in tasks.SR_TRAIN_PHOTOS  # scikit-image's cat is chelsea
+    g = torch.Generator().manual_seed(0)
+    crops = tasks.photo_patches(40, 32, generator=g)  # the default photos: four crops of each training photo
+    for name in tasks.SR_HELD_OUT:  # no crop is a piece of a held-out photo
+        im = tasks.photo(name)
+        windows = im.unfold(1, 32, 1).unfold(2, 32, 1)  # 3 × (H−31) × (W−31) × 32 × 32
+        corner = windows[:, :, :, 0, 0].permute(1, 2, 0)  # the top-left pixel of every window
+        for c in crops:
+            hits = (corner == c[:, 0, 0]).all(-1).nonzero()
+            assert not any(torch.equal(windows[:, i, j], c) for i, j in hits.tolist()), name
+
+
+def test_super_resolution_scores_a_bicubic_generator_as_bicubic():
+    """A "generator" that is scikit-image's cubic enlargement scores exactly the bicubic column."""
+    from advgen.experiments import super_resolution as sr
+    from advgen.restore import upscale_bicubic
+
+    class Bicubic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            return upscale_bicubic(x, 4) + 0 * self.w
+
+    rows = sr.evaluate(Bicubic(), Bicubic(), sr.held_out(64), ("area",))
+    assert [r["photo"] for r in rows] == list(tasks.SR_HELD_OUT)
+    for r in rows:
+        assert r["psnr_SRResNet"] == pytest.approx(r["psnr_bicubic"], abs=1e-4)
+        assert r["ssim_SRGAN"] == pytest.approx(r["ssim_bicubic"], abs=1e-5)
+        assert 15 < r["psnr_bicubic"] < 50 and r["psnr_Lanczos"] != r["psnr_bicubic"]
