@@ -23,10 +23,6 @@ RECORDED = {
 }
 
 
-def shipped(name):
-    return zoo.shipped_path(name) if name in zoo.GENERATORS else zoo.shipped_dir() / f"{name}.safetensors"
-
-
 @torch.no_grad()
 def output(name) -> float:
     g = torch.Generator().manual_seed(0)
@@ -35,7 +31,7 @@ def output(name) -> float:
         z = torch.randn(10, G.latent_dim, generator=g)
         x = G(z, torch.arange(10)) if G.num_classes else G(z)
     else:
-        G = pretrained.load_generator(shipped(name))
+        G = pretrained.load_generator(zoo.shipped_path(name))
         channels = 3 if name.startswith("sr") else 1
         x = G(torch.rand(2, channels, 28 if channels == 1 else 24, 28 if channels == 1 else 24, generator=g))
     return float(x.double().mean())
@@ -44,7 +40,7 @@ def output(name) -> float:
 @pytest.mark.parametrize("name", RECORDED)
 def test_shipped_generator_matches_its_hash_and_its_recorded_output(name, tmp_path, monkeypatch):
     monkeypatch.setenv("ADVGEN_HOME", str(tmp_path))  # nothing of the user's own
-    path = shipped(name)
+    path = zoo.shipped_path(name)
     meta = json.loads(io.sidecar(path).read_text())
     assert hashlib.sha256(path.read_bytes()).hexdigest() == meta["sha256"]
     if name in zoo.GENERATORS:

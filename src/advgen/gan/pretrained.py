@@ -159,30 +159,34 @@ def _train(name: str, progress: bool) -> None:
         task = tasks.edges2digits(reverse=name == "digits2edges")
         cfg = pix2pix.Pix2PixConfig(**PIX2PIX_RECIPE)
         G, _, h = pix2pix.train_pix2pix(task.source_train, task.target_train, cfg, progress=progress, desc=name,
-                                        checkpoint_dir=path(name).with_suffix(".ckpt"))
-        save_generator(path(name), G, "unet", {"args": [1, 1], "depth": cfg.depth, "channels": cfg.channels,
-                                               "dropout": cfg.dropout}, {"config": cfg.to_dict(), "recipe": RECIPES[name],
-                                                                         "train_seconds": round(h.seconds, 1)})
-        _finished(path(name).with_suffix(".ckpt"))
+                                        checkpoint_dir=_checkpoint(name))
+        kw = {"args": [1, 1], "depth": cfg.depth, "channels": cfg.channels, "dropout": cfg.dropout}
+        save_generator(path(name), G, "unet", kw, {"config": cfg.to_dict(), "recipe": RECIPES[name],
+                                                   "train_seconds": round(h.seconds, 1)})
+        _finished(name)
     elif name in ("mnist-to-digits28", "digits28-to-mnist"):
         a, b = tasks.digit_domains()
         cfg = cyclegan.CycleGANConfig(**CYCLEGAN_RECIPE)
         G, _, h = cyclegan.train_cyclegan(a.x_train, b.x_train, cfg, progress=progress, desc="cyclegan",
-                                          checkpoint_dir=path("mnist-to-digits28").with_suffix(".ckpt"))
+                                          checkpoint_dir=_checkpoint("mnist-to-digits28"))
         kw = {"args": [1, 1], "channels": cfg.channels, "blocks": cfg.blocks}
         for n, g in (("mnist-to-digits28", G.ab), ("digits28-to-mnist", G.ba)):
             save_generator(path(n), g, "resnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES[n],
                                                      "train_seconds": round(h.seconds, 1)})
-        _finished(path("mnist-to-digits28").with_suffix(".ckpt"))
+        _finished("mnist-to-digits28")
     else:
         train_super_resolution(progress)
 
 
-def _finished(checkpoint_dir: Path | None) -> None:
-    """Delete a run's checkpoint once its generator is saved: a later ``retrain`` starts from scratch instead of
-    resuming a finished run."""
-    if checkpoint_dir is not None:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+def _checkpoint(name: str) -> Path:
+    """The checkpoint folder of the run that trains ``name``: a killed run resumes from it."""
+    return path(name).with_suffix(".ckpt")
+
+
+def _finished(name: str) -> None:
+    """Delete the run's checkpoint once its generator is saved: a later ``retrain`` starts from scratch instead
+    of resuming a finished run."""
+    shutil.rmtree(_checkpoint(name), ignore_errors=True)
 
 
 #: pix2pix edges ↔ digits (recipe 2): U-Net of depth 3 and 32 channels, PatchGAN of 32, 5,000 steps of 32 pairs, the
@@ -203,9 +207,9 @@ SR_PATCHES = 16384
 SRGAN_STEPS = 800
 
 
-def train_super_resolution(progress: bool = True, checkpoints: bool = True) -> None:
+def train_super_resolution(progress: bool = True) -> None:
     """Train ``srresnet-x4`` by :data:`SR_RECIPE`, then ``srgan-x4`` from it, and save both (77 and 17 minutes
-    on one CPU thread). With ``checkpoints``, each stage resumes from its checkpoint after a kill."""
+    on one CPU thread). Each stage resumes from its checkpoint after a kill."""
     from ..data import image2image as tasks
     from . import srgan
 
@@ -213,23 +217,22 @@ def train_super_resolution(progress: bool = True, checkpoints: bool = True) -> N
     hr = tasks.photo_patches(SR_PATCHES, cfg.patch, generator=torch.Generator().manual_seed(cfg.seed))
     kw = {"args": [3], "factor": cfg.factor, "channels": cfg.channels, "blocks": cfg.blocks, "residual": cfg.residual}
     meta = {"train_photos": list(tasks.SR_TRAIN_PHOTOS), "held_out": list(tasks.SR_HELD_OUT), "patches": SR_PATCHES}
-    ckpt = (lambda n: path(n).with_suffix(".ckpt")) if checkpoints else (lambda n: None)
-    G, _, h = srgan.train_sr(hr, cfg, progress=progress, checkpoint_dir=ckpt("srresnet-x4"), desc="srresnet-x4")
+    G, _, h = srgan.train_sr(hr, cfg, progress=progress, checkpoint_dir=_checkpoint("srresnet-x4"), desc="srresnet-x4")
     save_generator(path("srresnet-x4"), G, "srresnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES["srresnet-x4"],
                                                            "train_seconds": round(h.seconds, 1), **meta})
     gcfg = srgan.SRConfig(**{**cfg.to_dict(), "steps": SRGAN_STEPS, "lr": cfg.lr / 5, "lr_decay": 0.0})
     G2, _, h2 = srgan.train_sr(hr, gcfg, adversarial=True, init=G, progress=progress,
-                               checkpoint_dir=ckpt("srgan-x4"), desc="srgan-x4")
+                               checkpoint_dir=_checkpoint("srgan-x4"), desc="srgan-x4")
     save_generator(path("srgan-x4"), G2, "srresnet", kw, {"config": gcfg.to_dict(), "recipe": RECIPES["srgan-x4"],
                                                          "train_seconds": round(h2.seconds, 1), **meta})
-    _finished(ckpt("srresnet-x4"))
-    _finished(ckpt("srgan-x4"))
+    _finished("srresnet-x4")
+    _finished("srgan-x4")
 
 
 def _places(name: str) -> tuple[Path, Path]:
     """Where a trained ``name`` may be, in the order :func:`pretrained` looks: the user's cache (what they
     retrained themselves), then the weights shipped with the package."""
-    return path(name), zoo.shipped_dir() / f"{name}.safetensors"
+    return path(name), zoo.shipped_path(name)
 
 
 def _usable(name: str, where: Path) -> bool:
