@@ -9,13 +9,12 @@ import torch
 
 from .. import data, gan, io, plot, zoo
 from ..metrics import confidence_judge
+from ..restore import gan_zoo
 from . import shipped
 from .registry import experiment
 
 #: The file the report turns into its ``real.html`` game page.
 PAIRS_FILE = "pairs.json"
-#: Pairs the classifier judge scores (the page shows fewer): at 1,000 its standard error is under 1.6 points.
-JUDGE_PAIRS = 1000
 
 
 def png_data_uri(img: torch.Tensor) -> str:
@@ -52,9 +51,9 @@ def which_is_real(ctx):
     with torch.no_grad():
         p_real = clf(real.to(ctx.device)).softmax(1).max(1).values
         p_fake = clf(fake.to(ctx.device)).softmax(1).max(1).values
-    k = ctx.pick(smoke=50, quick=JUDGE_PAIRS, full=JUDGE_PAIRS, key="judge_pairs")
-    judge_real = ds.x_test[torch.randperm(len(ds.x_test), generator=ctx.generator(2))[:k]]
-    judge_fake = gan.sample(G, G.latent_dim, len(judge_real), seed=ctx.generator(3))
+    # the judge scores more pairs than the page shows (gan_zoo.JUDGE_PAIRS: a standard error under 1.6 points)
+    k = ctx.pick(smoke=50, quick=gan_zoo.JUDGE_PAIRS, full=gan_zoo.JUDGE_PAIRS, key="judge_pairs")
+    judge_real, judge_fake = gan_zoo.judge_pairs(G, ds, k, ctx.generator(2), ctx.generator(3))
     guess = confidence_judge(clf, judge_real, judge_fake)
     ctx.config["generator"] = shipped.describe("mnist-gan", zoo.info("mnist-gan"))
     ctx.claim(f"The zoo GAN's digits are hard to tell from real ones: a judge picking the side mnist-cnn is surer "

@@ -41,6 +41,14 @@ def within_class_spread(x: torch.Tensor) -> torch.Tensor:
     return (x - x.roll(1, 0)).abs().mean()
 
 
+def judge_pairs(G: nn.Module, real: data.Dataset, n: int, pick: torch.Generator,
+                latent: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The *Which one is real?* judge's pairs: ``n`` test digits of ``real`` drawn with ``pick`` and as many
+    samples of ``G`` drawn with ``latent`` (the same generator object for both draws them one after the other)."""
+    x = real.x_test[torch.randperm(len(real.x_test), generator=pick)[:n]]
+    return x, gan.sample(G, G.latent_dim, len(x), seed=latent)
+
+
 def conditional_scores(G: nn.Module, classifier: nn.Module, real: data.Dataset, seed: int = 0) -> dict:
     """Agreement of ``classifier`` with the requested class on ``PER_CLASS`` samples per class (overall and the
     worst class) and the within-class spread of the samples over that of ``PER_CLASS`` real test digits per class."""
@@ -79,8 +87,7 @@ def train(model: nn.Module, entry, progress: bool) -> dict:
     if conditional:
         return {**scores, **conditional_scores(model, clf, ds, cfg.seed + 2)}
     g = torch.Generator().manual_seed(cfg.seed + 2)
-    real = ds.x_test[torch.randperm(len(ds.x_test), generator=g)[:JUDGE_PAIRS]]
-    x = gan.sample(model, LATENT_DIM, len(real), seed=g)
+    real, x = judge_pairs(model, ds, JUDGE_PAIRS, g, g)
     with torch.no_grad():
         p = clf(x).softmax(1)
     return {**scores, "sample_confidence": round(float(p.max(1).values.mean()), 4),
