@@ -15,6 +15,11 @@ def register(sub) -> None:
     p.set_defaults(func=zoo)
 
 
+def _state(where, own) -> str:
+    """How ``advgen zoo`` lists an entry read from ``where`` (None: none is stored) when ``own`` is the user's copy."""
+    return ("your retrained copy" if where == own else "shipped") if where else "trains on first use"
+
+
 def zoo(args) -> int:
     from .. import distributed
     from .. import io
@@ -28,14 +33,10 @@ def zoo(args) -> int:
         raise ValueError("--amp: zoo entries are trained in float32 (their cache records the config); drop --amp")
     if args.name is None:
         for name, e in {**z.ENTRIES, **z.GENERATORS}.items():
-            where = z.source(name)
-            state = ("your retrained copy" if where == z.path(name) else "shipped") if where else "trains on first use"
             promise = f">= {e.min_accuracy:.0%}; " if name in z.ENTRIES else ""
-            print(f"{name:20s} {e.description} ({promise}{state})")
+            print(f"{name:20s} {e.description} ({promise}{_state(z.source(name), z.path(name))})")
         for name in pretrained.NAMES:
-            where = pretrained.source(name)
-            state = ("your retrained copy" if where == pretrained.path(name) else "shipped") if where else \
-                "trains on first use"
+            state = _state(pretrained.source(name), pretrained.path(name))
             print(f"{name:20s} image-to-image generator, recipe {pretrained.RECIPES[name]} ({state})")
         print(f"cache: {z.home() / 'zoo'} and {z.home() / 'image2image'}")
         return 0
