@@ -61,12 +61,12 @@ def evaluate(G_mse, G_gan, photos: dict[str, torch.Tensor], degradations=degrade
     """One row per photo × downscaler: each method's PSNR, SSIM and sharpness against the original."""
     rows = []
     for name, truth in photos.items():
+        y_truth, sharp_truth = luma(_inner(truth)), float(srgan.sharpness(_inner(truth))[0])
         for how in degradations:
             lr = degrade.shrink(truth, FACTOR, how, eight_bit=True)
             outs = {"bicubic": upscale_bicubic(lr, FACTOR), "Lanczos": upscale_lanczos(lr, FACTOR),
                     "SRResNet": srgan.upscale(G_mse, lr), "SRGAN": srgan.upscale(G_gan, lr)}
-            row = {"photo": name, "downscaler": how, "sharpness_truth": float(srgan.sharpness(_inner(truth))[0])}
-            y_truth = luma(_inner(truth))
+            row = {"photo": name, "downscaler": how, "sharpness_truth": sharp_truth}
             for k, out in outs.items():
                 row[f"psnr_{k}"] = float(psnr(luma(_inner(out)), y_truth)[0])
                 row[f"ssim_{k}"] = float(ssim(luma(_inner(out)), y_truth)[0])
