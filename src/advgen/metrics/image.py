@@ -19,9 +19,12 @@ def _pairs(x: torch.Tensor, ref: torch.Tensor):
     _checks.images(ref, "ref")
     if x.shape != ref.shape:
         raise ValueError(f"x and ref must have the same shape; got {tuple(x.shape)} and {tuple(ref.shape)}")
-    a = x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
-    b = ref.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
-    return zip(a, b)
+    return zip(_hwc(x), _hwc(ref))
+
+
+def _hwc(x: torch.Tensor) -> np.ndarray:
+    """N×C×H×W as a float64 N×H×W×C array (scikit-image's channel-last layout)."""
+    return x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
 
 
 def psnr(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -55,5 +58,5 @@ def luma(x: torch.Tensor) -> torch.Tensor:
     _checks.images(x, "x")
     if x.shape[1] != 3:
         raise ValueError(f"x must have 3 (RGB) channels, got {x.shape[1]}")
-    y = [rgb2ycbcr(a)[..., 0] / 255 for a in x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)]
+    y = [rgb2ycbcr(a)[..., 0] / 255 for a in _hwc(x)]
     return torch.from_numpy(np.stack(y)[:, None]).to(x.dtype)
