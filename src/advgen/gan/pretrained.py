@@ -160,9 +160,8 @@ def _train(name: str, progress: bool) -> None:
         cfg = pix2pix.Pix2PixConfig(**PIX2PIX_RECIPE)
         G, _, h = pix2pix.train_pix2pix(task.source_train, task.target_train, cfg, progress=progress, desc=name,
                                         checkpoint_dir=_checkpoint(name))
-        kw = {"args": [1, 1], "depth": cfg.depth, "channels": cfg.channels, "dropout": cfg.dropout}
-        save_generator(path(name), G, "unet", kw, {"config": cfg.to_dict(), "recipe": RECIPES[name],
-                                                   "train_seconds": round(h.seconds, 1)})
+        _save(name, G, "unet", {"args": [1, 1], "depth": cfg.depth, "channels": cfg.channels, "dropout": cfg.dropout},
+              cfg, h)
         _finished(name)
     elif name in ("mnist-to-digits28", "digits28-to-mnist"):
         a, b = tasks.digit_domains()
@@ -171,11 +170,17 @@ def _train(name: str, progress: bool) -> None:
                                           checkpoint_dir=_checkpoint("mnist-to-digits28"))
         kw = {"args": [1, 1], "channels": cfg.channels, "blocks": cfg.blocks}
         for n, g in (("mnist-to-digits28", G.ab), ("digits28-to-mnist", G.ba)):
-            save_generator(path(n), g, "resnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES[n],
-                                                     "train_seconds": round(h.seconds, 1)})
+            _save(n, g, "resnet", kw, cfg, h)
         _finished("mnist-to-digits28")
     else:
         train_super_resolution(progress)
+
+
+def _save(name: str, G: nn.Module, arch: str, kwargs: dict, config, history, **meta) -> None:
+    """Save ``name``'s trained generator to the user's cache with the sidecar every recipe writes: its config, recipe
+    number and training seconds (``history.seconds``), and any further ``meta``."""
+    save_generator(path(name), G, arch, kwargs, {"config": config.to_dict(), "recipe": RECIPES[name],
+                                                 "train_seconds": round(history.seconds, 1), **meta})
 
 
 def _checkpoint(name: str) -> Path:
@@ -218,13 +223,11 @@ def train_super_resolution(progress: bool = True) -> None:
     kw = {"args": [3], "factor": cfg.factor, "channels": cfg.channels, "blocks": cfg.blocks, "residual": cfg.residual}
     meta = {"train_photos": list(tasks.SR_TRAIN_PHOTOS), "held_out": list(tasks.SR_HELD_OUT), "patches": SR_PATCHES}
     G, _, h = srgan.train_sr(hr, cfg, progress=progress, checkpoint_dir=_checkpoint("srresnet-x4"), desc="srresnet-x4")
-    save_generator(path("srresnet-x4"), G, "srresnet", kw, {"config": cfg.to_dict(), "recipe": RECIPES["srresnet-x4"],
-                                                           "train_seconds": round(h.seconds, 1), **meta})
+    _save("srresnet-x4", G, "srresnet", kw, cfg, h, **meta)
     gcfg = srgan.SRConfig(**{**cfg.to_dict(), "steps": SRGAN_STEPS, "lr": cfg.lr / 5, "lr_decay": 0.0})
     G2, _, h2 = srgan.train_sr(hr, gcfg, adversarial=True, init=G, progress=progress,
                                checkpoint_dir=_checkpoint("srgan-x4"), desc="srgan-x4")
-    save_generator(path("srgan-x4"), G2, "srresnet", kw, {"config": gcfg.to_dict(), "recipe": RECIPES["srgan-x4"],
-                                                         "train_seconds": round(h2.seconds, 1), **meta})
+    _save("srgan-x4", G2, "srresnet", kw, gcfg, h2, **meta)
     _finished("srresnet-x4")
     _finished("srgan-x4")
 
