@@ -84,16 +84,19 @@ ENTRIES: dict[str, Entry] = {
                                  options=(("method", "distill"), ("temperature", 100.0))),
 }
 
+#: The MNIST GANs' recipe (issue 25): 240 epochs of 63 steps = 15,120 steps, nets of width 32, both rates falling
+#: to 0 over the second half.
+_GAN_FIT = FitConfig(epochs=240, batch_size=64, lr=2e-4, seed=0)
+_GAN_OPTIONS = (("width", 32), ("lr_decay", 0.5))
+
 #: Generative entries (not classifiers: no test accuracy), loaded with the same ``load``.
 GENERATORS: dict[str, Entry] = {
-    # The GANs (issue 25): 240 epochs of 63 steps = 15,120 steps, both rates falling to 0 over the second half.
-    "mnist-gan": Entry("mnist_dcgan", "mnist", FitConfig(epochs=240, batch_size=64, lr=2e-4, seed=0), 0.0,
+    "mnist-gan": Entry("mnist_dcgan", "mnist", _GAN_FIT, 0.0,
                        "DCGAN generator (64-d normal z -> 1×28×28) for GAN inversion and which-is-real; epochs over "
-                       "MNIST-5k's 4,000 training digits", trainer="advgen.restore.gan_zoo",
-                       options=(("width", 32), ("lr_decay", 0.5))),
-    "mnist-cgan": Entry("mnist_dcgan", "mnist", FitConfig(epochs=240, batch_size=64, lr=2e-4, seed=0), 0.0,
+                       "MNIST-5k's 4,000 training digits", trainer="advgen.restore.gan_zoo", options=_GAN_OPTIONS),
+    "mnist-cgan": Entry("mnist_dcgan", "mnist", _GAN_FIT, 0.0,
                         "label-conditional DCGAN generator (z, digit -> 1×28×28; Mirza & Osindero 2014)",
-                        trainer="advgen.restore.gan_zoo", options=(("classes", 10), ("width", 32), ("lr_decay", 0.5))),
+                        trainer="advgen.restore.gan_zoo", options=(("classes", 10), *_GAN_OPTIONS)),
     "mnist-ae": Entry("mnist_ae", "mnist", FitConfig(epochs=30, batch_size=64, lr=2e-3, seed=0), 0.0,
                       "convolutional autoencoder (32-d latent) trained with squared loss; encoder and decoder "
                       "exposed as .encoder/.decoder for latent attacks", trainer="advgen.nets.autoencoder"),
