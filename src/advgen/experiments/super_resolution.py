@@ -101,9 +101,7 @@ def run(ctx) -> dict:
                for r in rows])
     gains = [r["psnr_SRResNet"] - r["psnr_bicubic"] for r in rows]
     sharper = [r["sharpness_SRGAN"] > r["sharpness_SRResNet"] for r in rows]
-    m = {f"psnr_{k}": sum(r[f"psnr_{k}"] for r in rows) / len(rows) for k in METHODS}
-    m.update({f"ssim_{k}": sum(r[f"ssim_{k}"] for r in rows) / len(rows) for k in METHODS})
-    m.update({f"sharpness_{k}": sum(r[f"sharpness_{k}"] for r in rows) / len(rows) for k in METHODS})
+    m = {f"{q}_{k}": sum(r[f"{q}_{k}"] for r in rows) / len(rows) for q in ("psnr", "ssim", "sharpness") for k in METHODS}
     m.update(min_gain_over_bicubic=min(gains),
              min_gain_over_lanczos=min(r["psnr_SRResNet"] - r["psnr_Lanczos"] for r in rows),
              srgan_sharper_fraction=sum(sharper) / len(rows), pairs=len(rows))
