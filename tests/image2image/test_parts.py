@@ -43,6 +43,28 @@ def test_srresnet_residual_starts_near_bicubic():
         assert float((net(x) - bicubic).abs().max()) < 0.05
 
 
+def test_srresnet_without_batch_norm_is_edsr_shaped_and_loads_only_its_own_weights():
+    """``batch_norm=False`` drops every BatchNorm (Lim et al. 2017) and keeps every other layer; the two forms'
+    weights do not load into each other."""
+    with_bn, without = SRResNet(3, channels=4, blocks=2), SRResNet(3, channels=4, blocks=2, batch_norm=False)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in with_bn.modules()) == 2 * 2 + 1
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in without.modules())
+    convs = [tuple(m.weight.shape) for m in with_bn.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [tuple(m.weight.shape) for m in without.modules() if isinstance(m, torch.nn.Conv2d)]
+    with pytest.raises(RuntimeError, match="Missing key"):
+        with_bn.load_state_dict(without.state_dict())
+    with pytest.raises(ValueError, match="batch_norm"):
+        SRResNet(3, batch_norm="no")
+
+
+def test_sr_config_checks_its_pixel_loss_and_switches():
+    assert srgan.SRConfig(pixel="l1", batch_norm=False).pixel == "l1"
+    with pytest.raises(ValueError, match="pixel"):
+        srgan.SRConfig(pixel="l2")
+    with pytest.raises(ValueError, match="batch_norm"):
+        srgan.SRConfig(batch_norm=1)
+
+
 def test_net_arguments_are_checked():
     with pytest.raises(ValueError, match="factor"):
         SRResNet(3, factor=3)
@@ -263,6 +285,29 @@ def test_photo_patches_are_crops_of_the_training_photos():
         assert any(torch.equal(cam[:, t:t + 32, l:l + 32], p) for t, l in zip(tops.tolist(), lefts.tolist()))
     with pytest.raises(ValueError, match="photos"):
         tasks.photo_patches(2, 32, photos=("nope",))
+
+
+def test_dihedral_turns_each_image_by_one_of_the_eight_symmetries():
+    x = torch.rand(64, 2, 5, 5, generator=torch.Generator().manual_seed(0))
+    y = tasks.dihedral(x, torch.Generator().manual_seed(1))
+    symmetries = [lambda a, k=k, f=f: (torch.rot90(a, k, (-2, -1)).flip(-1) if f else torch.rot90(a, k, (-2, -1)))
+                  for f in (False, True) for k in range(4)]
+    used = [next(i for i, t in enumerate(symmetries) if torch.equal(t(a), b)) for a, b in zip(x, y)]
+    assert set(used) == set(range(8))  # 64 draws: every symmetry turns up
+    torch.testing.assert_close(y, tasks.dihedral(x, torch.Generator().manual_seed(1)))
+    with pytest.raises(ValueError, match="square"):
+        tasks.dihedral(torch.rand(1, 1, 4, 5))
+
+
+def test_augmented_photo_patches_are_the_same_crops_turned():
+    """``augment=True`` turns the very crops ``augment=False`` draws (the crop positions are drawn first)."""
+    plain = tasks.photo_patches(6, 16, photos=("camera",), generator=torch.Generator().manual_seed(0))
+    turned = tasks.photo_patches(6, 16, photos=("camera",), augment=True, generator=torch.Generator().manual_seed(0))
+    for a, b in zip(plain, turned):
+        assert any(torch.equal(torch.rot90(a, k, (-2, -1)).flip(-1) if f else torch.rot90(a, k, (-2, -1)), b)
+                   for k in range(4) for f in (False, True))
+    with pytest.raises(ValueError, match="augment"):
+        tasks.photo_patches(2, 16, augment="yes")
 
 
 def test_super_resolution_never_trains_on_its_held_out_photos():

@@ -175,9 +175,16 @@ def ring_rotation(angle: float = 15.0, *, std: float = 0.05):
     return a, b
 
 
-def photo_patches(n: int, size: int = 96, *, photos=None, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` random ``size``×``size`` colour crops, drawn evenly from ``photos`` (default: :data:`SR_TRAIN_PHOTOS`)."""
+def photo_patches(n: int, size: int = 96, *, photos=None, augment: bool = False,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` random ``size``×``size`` colour crops, drawn evenly from ``photos`` (default: :data:`SR_TRAIN_PHOTOS`).
+
+    ``augment``: each crop is also turned by a random one of the square's eight symmetries (a rotation by a
+    multiple of 90°, then a mirror or not), as Lim et al. 2017 (EDSR) augment their training crops.
+    """
     _checks.positive_int(n, "n")
+    if not isinstance(augment, bool):
+        raise ValueError(f"augment must be True or False, got {augment!r}")
     _checks.positive_int(size, "size")
     photos = SR_TRAIN_PHOTOS if photos is None else tuple(photos)
     for p in photos:
@@ -196,4 +203,18 @@ def photo_patches(n: int, size: int = 96, *, photos=None, generator: torch.Gener
         rows = top[:, None] + torch.arange(size)  # m×size
         cols = left[:, None] + torch.arange(size)
         out[idx] = im[:, rows[:, :, None], cols[:, None, :]].permute(1, 0, 2, 3)
+    return dihedral(out, generator) if augment else out
+
+
+def dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each square image of ``x`` (N×C×S×S) turned by one of the eight symmetries of the square, drawn uniformly."""
+    _checks.images(x, "x")
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"x must hold square images, got {x.shape[-2]}×{x.shape[-1]}")
+    which = torch.randint(8, (len(x),), generator=generator)
+    out = torch.empty_like(x)
+    for k in range(8):
+        idx = (which == k).nonzero().flatten()
+        t = torch.rot90(x[idx], k % 4, (-2, -1))
+        out[idx] = t.flip(-1) if k >= 4 else t
     return out

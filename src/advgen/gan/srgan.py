@@ -3,7 +3,9 @@
 Low-resolution inputs are the high-resolution patches shrunk by ``factor`` with antialiased
 bicubic interpolation (the paper uses bicubic with factor 4), or, for a model meant for users' images,
 each patch by one of several downscalers (``SRConfig.degradations``: :mod:`advgen.data.degrade`).
-SRResNet minimises the pixel-wise MSE; SRGAN starts from the trained SRResNet and minimises the perceptual loss
+SRResNet minimises the pixel-wise MSE (or, with ``SRConfig.pixel="l1"``, the mean absolute error, as Lim
+et al. 2017's EDSR, whose nets also drop batch norm: ``SRConfig.batch_norm=False``); SRGAN starts from the
+trained SRResNet and minimises the perceptual loss
 
     l^SR = l_X + 10⁻³ · l_Gen,     l_Gen = −log D(G(x_LR))        (the paper's eq. 3 and 6)
 
@@ -25,7 +27,7 @@ from torch import nn
 from .. import _checks
 from ..data import degrade
 from ..nets.image2image import SRResNet
-from ._paired import apply, train_paired
+from ._paired import PIXEL_LOSSES, apply, train_paired
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class SRConfig:
     channels: int = 32
     blocks: int = 4
     residual: bool = True
+    batch_norm: bool = True  # False: EDSR's blocks (Lim et al. 2017), no BatchNorm
+    pixel: str = "mse"  # the pixel loss l_X: "mse" (the paper) or "l1" (EDSR)
     patch: int = 64
     steps: int = 2000
     batch_size: int = 16
@@ -52,6 +56,10 @@ class SRConfig:
         for name in ("factor", "channels", "blocks", "patch", "steps", "batch_size", "d_channels"):
             _checks.positive_int(getattr(self, name), name)
         _checks.nonneg_float(self.adv_weight, "adv_weight")
+        _checks.choice(self.pixel, "pixel", PIXEL_LOSSES)
+        for name in ("residual", "batch_norm", "eight_bit"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.patch % self.factor:
             raise ValueError(f"patch ({self.patch}) must be a multiple of factor ({self.factor})")
         object.__setattr__(self, "degradations", tuple(self.degradations))  # a list from a JSON sidecar
@@ -89,7 +97,7 @@ def build(config: SRConfig, channels_in: int = 3) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         return SRResNet(channels_in, factor=config.factor, channels=config.channels, blocks=config.blocks,
-                             residual=config.residual)
+                        residual=config.residual, batch_norm=config.batch_norm)
 
 
 def train_sr(hr: torch.Tensor, config: SRConfig = SRConfig(), *, adversarial: bool = False,
@@ -97,7 +105,7 @@ def train_sr(hr: torch.Tensor, config: SRConfig = SRConfig(), *, adversarial: bo
              checkpoint_dir=None, progress: bool = True, desc: str | None = None):
     """Train on high-resolution patches ``hr`` (N×C×P×P); return ``(G, D, History)``.
 
-    ``adversarial=False``: SRResNet (MSE only; D is None). ``adversarial=True``: SRGAN, adding
+    ``adversarial=False``: SRResNet (the pixel loss only; D is None). ``adversarial=True``: SRGAN, adding
     ``config.adv_weight`` × the non-saturating GAN loss; ``init`` is a trained SRResNet to start from
     (copied, not modified).
     """
@@ -113,7 +121,7 @@ def train_sr(hr: torch.Tensor, config: SRConfig = SRConfig(), *, adversarial: bo
     G.to(device)
     lr_imgs = inputs(hr, config)
     hist, _ = train_paired(G, D, lr_imgs, hr, adv_weight=config.adv_weight if adversarial else 0.0,
-                           pixel_weight=1.0, pixel="mse", conditional=False, loss="nonsaturating",
+                           pixel_weight=1.0, pixel=config.pixel, conditional=False, loss="nonsaturating",
                            steps=config.steps, batch_size=config.batch_size, lr=config.lr, betas=config.betas,
                            lr_decay=config.lr_decay, seed=config.seed, callbacks=callbacks,
                            checkpoint_dir=checkpoint_dir, progress=progress,

@@ -15,6 +15,7 @@
   generative adversarial network", Fig. 4: conv9×9-64 + PReLU; B residual blocks
   (conv3×3-BN-PReLU-conv3×3-BN, + input); conv3×3-BN + the long skip; log2(factor) sub-pixel
   upsamplers (conv3×3 to 4·64 channels, pixel shuffle ×2, PReLU); conv9×9 to the image.
+  ``batch_norm=False`` drops the BNs, as Lim, Son, Kim, Nah & Lee 2017 (EDSR) do.
 
 Images are in [0, 1] (the papers use [−1, 1] and tanh): U-Net and ResNet generators end in a
 sigmoid. SRResNet's output is linear; with ``residual=True`` (default, a CPU-budget deviation
@@ -205,11 +206,15 @@ class ResnetGenerator(nn.Module):
         return self.net(xp)[..., :h, :w]
 
 
+def _bn_or_identity(c: int, batch_norm: bool) -> nn.Module:
+    return nn.BatchNorm2d(c) if batch_norm else nn.Identity()
+
+
 class _SRBlock(nn.Module):
-    def __init__(self, c: int):
+    def __init__(self, c: int, batch_norm: bool = True):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.BatchNorm2d(c), nn.PReLU(c),
-                                  nn.Conv2d(c, c, 3, 1, 1), nn.BatchNorm2d(c))
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), _bn_or_identity(c, batch_norm), nn.PReLU(c),
+                                  nn.Conv2d(c, c, 3, 1, 1), _bn_or_identity(c, batch_norm))
 
     def forward(self, x):
         return x + self.body(x)
@@ -218,11 +223,14 @@ class _SRBlock(nn.Module):
 class SRResNet(nn.Module):
     """Ledig et al.'s super-resolution generator: H×W → (factor·H)×(factor·W) (paper: 64 channels, 16 blocks).
 
-    ``factor`` must be a power of two (one sub-pixel ×2 stage each).
+    ``factor`` must be a power of two (one sub-pixel ×2 stage each). ``residual``: add the bicubic
+    enlargement of the input to the output, so the net learns only the missing detail. ``batch_norm=False``
+    drops every BatchNorm, as Lim et al. 2017 (EDSR) do: normalisation removes the features' range
+    flexibility and costs PSNR, and its running statistics come from the training crops.
     """
 
     def __init__(self, channels_in: int = 3, *, factor: int = 4, channels: int = 64, blocks: int = 16,
-                 residual: bool = True):
+                 residual: bool = True, batch_norm: bool = True):
         super().__init__()
         _checks.positive_int(channels_in, "channels_in")
         _checks.positive_int(channels, "channels")
@@ -232,8 +240,10 @@ class SRResNet(nn.Module):
             raise ValueError(f"factor must be a power of two >= 2, got {factor}")
         self.factor, self.residual = factor, residual
         self.head = nn.Sequential(nn.Conv2d(channels_in, channels, 9, 1, 4), nn.PReLU(channels))
-        self.blocks = nn.Sequential(*[_SRBlock(channels) for _ in range(blocks)],
-                                    nn.Conv2d(channels, channels, 3, 1, 1), nn.BatchNorm2d(channels))
+        if not isinstance(batch_norm, bool):
+            raise ValueError(f"batch_norm must be True or False, got {batch_norm!r}")
+        self.blocks = nn.Sequential(*[_SRBlock(channels, batch_norm) for _ in range(blocks)],
+                                    nn.Conv2d(channels, channels, 3, 1, 1), _bn_or_identity(channels, batch_norm))
         ups = []
         for _ in range(int(math.log2(factor))):
             ups += [nn.Conv2d(channels, 4 * channels, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(channels)]
