@@ -113,7 +113,7 @@ def test_a_finished_super_resolution_run_leaves_no_checkpoint_to_resume(tmp_path
     monkeypatch.setattr(pretrained, "SR_RECIPE", dict(pretrained.SR_RECIPE, steps=2, channels=4, blocks=1,
                                                       patch=16, batch_size=2))
     monkeypatch.setattr(pretrained, "SR_PATCHES", 4)
-    monkeypatch.setattr(pretrained, "SRGAN_STEPS", 1)
+    monkeypatch.setattr(pretrained, "SRGAN_RECIPE", dict(pretrained.SRGAN_RECIPE, steps=1))
     pretrained.train_super_resolution(progress=False)
     assert pretrained.load_generator(pretrained.path("srgan-x4")).blocks is not None
     assert not pretrained.path("srresnet-x4").with_suffix(".ckpt").exists()
