@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from advgen import cli
+from advgen import cli, io
 from advgen.gan import pretrained
 from advgen.nets.image2image import SRResNet, UNetGenerator
 
@@ -55,7 +55,7 @@ def test_pretrained_retrains_a_cache_from_an_older_recipe_or_a_broken_one(tmp_pa
     monkeypatch.setattr(pretrained.zoo, "shipped_dir", lambda: tmp_path / "shipped")  # nothing shipped
     trained = []
 
-    def fake_train(name, progress):
+    def fake_train(name, progress, device):
         trained.append(name)
         torch.manual_seed(len(trained))
         pretrained.save_generator(pretrained.path(name), SRResNet(3, channels=4, blocks=1), "srresnet",
@@ -89,7 +89,7 @@ def test_pretrained_reads_the_users_copy_then_the_shipped_one_and_trains_only_wi
         pretrained.save_generator(where, SRResNet(3, channels=4, blocks=1), "srresnet",
                                   {"args": [3], "channels": 4, "blocks": 1}, {"recipe": recipe})
 
-    monkeypatch.setattr(pretrained, "_train", lambda name, progress: trained.append(name) or
+    monkeypatch.setattr(pretrained, "_train", lambda name, progress, device: trained.append(name) or
                         save(pretrained.path(name), 2, pretrained.RECIPES[name]))
     shipped.mkdir()
     save(shipped / "srresnet-x4.safetensors", 1, pretrained.RECIPES["srresnet-x4"])
@@ -114,7 +114,9 @@ def test_a_finished_super_resolution_run_leaves_no_checkpoint_to_resume(tmp_path
                                                       patch=16, batch_size=2))
     monkeypatch.setattr(pretrained, "SR_PATCHES", 4)
     monkeypatch.setattr(pretrained, "SRGAN_RECIPE", dict(pretrained.SRGAN_RECIPE, steps=1))
-    pretrained.train_super_resolution(progress=False)
+    pretrained.train_super_resolution(progress=False, device="cpu")
     assert pretrained.load_generator(pretrained.path("srgan-x4")).blocks is not None
+    meta = io.read_meta(pretrained.path("srgan-x4"))  # where and how it trained, for the report's recipe line
+    assert meta["device"] == "cpu" and meta["torch_threads"] == torch.get_num_threads()
     assert not pretrained.path("srresnet-x4").with_suffix(".ckpt").exists()
     assert not pretrained.path("srgan-x4").with_suffix(".ckpt").exists()

@@ -88,7 +88,7 @@ def test_pretrained_cache_with_a_bad_sidecar_is_retrained_with_a_warning(tmp_pat
     claim(pretrained.path(name), kwargs=[1, 2])  # once an AttributeError out of pretrained()
     trained = []
 
-    def train(n, progress):
+    def train(n, progress, device):
         trained.append(n)
         pretrained.save_generator(pretrained.path(n), UNetGenerator(1, 1, depth=2, channels=4), "unet", KW,
                                   {"recipe": pretrained.RECIPES[n]})

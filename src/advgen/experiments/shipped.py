@@ -18,6 +18,8 @@ def describe(name: str, meta: dict) -> str:
              f"{steps:,} steps" if isinstance(steps, int) else None]
     sec = meta.get("train_seconds")
     if isinstance(sec, (int, float)):
-        parts.append(f"trained once in {sec / 60:.0f} min on one CPU thread" if meta.get("torch_threads", 1) == 1
-                     else f"trained once in {sec / 60:.0f} min")
+        device, threads = meta.get("device", "cpu"), meta.get("torch_threads", 1)
+        parts.append(f"trained once in {sec / 60:.0f} min " + (f"on {device}" if device != "cpu" else
+                                                               "on one CPU thread" if threads == 1 else
+                                                               f"on {threads} CPU threads"))
     return f"{name} (shipped: " + ", ".join(p for p in parts if p) + ")"

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import io, zoo
+from .. import _checks, io, zoo
 from ..nets.image2image import NORMS, ResnetGenerator, SRResNet, UNetGenerator
 
 ARCHES = {"unet": UNetGenerator, "resnet": ResnetGenerator, "srresnet": SRResNet}
@@ -152,36 +152,38 @@ def path(name: str) -> Path:
     return zoo.home() / "image2image" / f"{name}.safetensors"
 
 
-def _train(name: str, progress: bool) -> None:
+def _train(name: str, progress: bool, device: str | torch.device = "cpu") -> None:
     from ..data import image2image as tasks
     from . import cyclegan, pix2pix, srgan
 
     if name in ("edges2digits", "digits2edges"):
         task = tasks.edges2digits(reverse=name == "digits2edges")
         cfg = pix2pix.Pix2PixConfig(**PIX2PIX_RECIPE)
-        G, _, h = pix2pix.train_pix2pix(task.source_train, task.target_train, cfg, progress=progress, desc=name,
-                                        checkpoint_dir=_checkpoint(name))
+        G, _, h = pix2pix.train_pix2pix(task.source_train, task.target_train, cfg, device=device, progress=progress,
+                                        desc=name, checkpoint_dir=_checkpoint(name))
         _save(name, G, "unet", {"args": [1, 1], "depth": cfg.depth, "channels": cfg.channels, "dropout": cfg.dropout},
               cfg, h)
         _finished(name)
     elif name in ("mnist-to-digits28", "digits28-to-mnist"):
         a, b = tasks.digit_domains()
         cfg = cyclegan.CycleGANConfig(**CYCLEGAN_RECIPE)
-        G, _, h = cyclegan.train_cyclegan(a.x_train, b.x_train, cfg, progress=progress, desc="cyclegan",
-                                          checkpoint_dir=_checkpoint("mnist-to-digits28"))
+        G, _, h = cyclegan.train_cyclegan(a.x_train, b.x_train, cfg, device=device, progress=progress,
+                                          desc="cyclegan", checkpoint_dir=_checkpoint("mnist-to-digits28"))
         kw = {"args": [1, 1], "channels": cfg.channels, "blocks": cfg.blocks}
         for n, g in (("mnist-to-digits28", G.ab), ("digits28-to-mnist", G.ba)):
             _save(n, g, "resnet", kw, cfg, h)
         _finished("mnist-to-digits28")
     else:
-        train_super_resolution(progress)
+        train_super_resolution(progress, device)
 
 
 def _save(name: str, G: nn.Module, arch: str, kwargs: dict, config, history, **meta) -> None:
     """Save ``name``'s trained generator to the user's cache with the sidecar every recipe writes: its config, recipe
-    number, training seconds (``history.seconds``) and torch's thread count, and any further ``meta``."""
+    number, training seconds (``history.seconds``), the device it trained on and torch's thread count, and any
+    further ``meta``."""
     save_generator(path(name), G, arch, kwargs, {"config": config.to_dict(), "recipe": RECIPES[name],
                                                  "train_seconds": round(history.seconds, 1),
+                                                 "device": _checks.device_of(G).type,
                                                  "torch_threads": torch.get_num_threads(), **meta})
 
 
@@ -216,9 +218,10 @@ SR_PATCHES = 32768
 SRGAN_RECIPE = dict(steps=800, lr=6e-5, lr_decay=0.0, pixel="mse")
 
 
-def train_super_resolution(progress: bool = True) -> None:
+def train_super_resolution(progress: bool = True, device: str | torch.device = "cpu") -> None:
     """Train ``srresnet-x4`` by :data:`SR_RECIPE`, then ``srgan-x4`` from it, and save both (36 and 9.5
-    minutes on two CPU threads, 46 in all with the crops). Each stage resumes from its checkpoint after a kill."""
+    minutes on two CPU threads, 46 in all with the crops) on ``device``. Each stage resumes from its checkpoint
+    after a kill."""
     from ..data import image2image as tasks
     from . import srgan
 
@@ -228,10 +231,11 @@ def train_super_resolution(progress: bool = True) -> None:
           "batch_norm": cfg.batch_norm}
     meta = {"train_photos": list(tasks.SR_TRAIN_PHOTOS), "held_out": list(tasks.SR_HELD_OUT), "patches": SR_PATCHES,
             "augment": "the square's eight symmetries"}
-    G, _, h = srgan.train_sr(hr, cfg, progress=progress, checkpoint_dir=_checkpoint("srresnet-x4"), desc="srresnet-x4")
+    G, _, h = srgan.train_sr(hr, cfg, device=device, progress=progress, checkpoint_dir=_checkpoint("srresnet-x4"),
+                             desc="srresnet-x4")
     _save("srresnet-x4", G, "srresnet", kw, cfg, h, **meta)
     gcfg = srgan.SRConfig(**{**cfg.to_dict(), **SRGAN_RECIPE})
-    G2, _, h2 = srgan.train_sr(hr, gcfg, adversarial=True, init=G, progress=progress,
+    G2, _, h2 = srgan.train_sr(hr, gcfg, adversarial=True, init=G, device=device, progress=progress,
                                checkpoint_dir=_checkpoint("srgan-x4"), desc="srgan-x4")
     _save("srgan-x4", G2, "srresnet", kw, gcfg, h2, **meta)
     _finished("srresnet-x4")
@@ -266,8 +270,9 @@ def source(name: str) -> Path | None:
 
 def pretrained(name: str, *, retrain: bool = False, progress: bool = True,
                device: str | torch.device = "cpu") -> nn.Module:
-    """The named generator: the user's cache, else the shipped weights, else trained now (and cached) when
-    neither holds it by the current recipe (see :data:`RECIPES`); ``retrain`` trains into the cache."""
+    """The named generator on ``device``: the user's cache, else the shipped weights, else trained now on ``device``
+    (and cached) when neither holds it by the current recipe (see :data:`RECIPES`); ``retrain`` trains into the
+    cache."""
     if name not in NAMES:
         raise ValueError(f"name must be one of {', '.join(NAMES)}; got {name!r}")
     with zoo.cache_lock(path(name)):
@@ -277,5 +282,5 @@ def pretrained(name: str, *, retrain: bool = False, progress: bool = True,
                 return load_generator(where, device=device)
             except (io.WeightsError, RuntimeError, ValueError, KeyError) as err:
                 warnings.warn(f"image2image {name}: {where} is unusable ({err}); retraining", stacklevel=2)
-        _train(name, progress)
+        _train(name, progress, device)
         return load_generator(path(name), device=device)
