@@ -183,8 +183,7 @@ def photo_patches(n: int, size: int = 96, *, photos=None, augment: bool = False,
     multiple of 90°, then a mirror or not), as Lim et al. 2017 (EDSR) augment their training crops.
     """
     _checks.positive_int(n, "n")
-    if not isinstance(augment, bool):
-        raise ValueError(f"augment must be True or False, got {augment!r}")
+    _checks.flag(augment, "augment")
     _checks.positive_int(size, "size")
     photos = SR_TRAIN_PHOTOS if photos is None else tuple(photos)
     for p in photos:

@@ -58,8 +58,7 @@ class SRConfig:
         _checks.nonneg_float(self.adv_weight, "adv_weight")
         _checks.choice(self.pixel, "pixel", PIXEL_LOSSES)
         for name in ("residual", "batch_norm", "eight_bit"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, _checks.flag(getattr(self, name), name))
         if self.patch % self.factor:
             raise ValueError(f"patch ({self.patch}) must be a multiple of factor ({self.factor})")
         object.__setattr__(self, "degradations", tuple(self.degradations))  # a list from a JSON sidecar

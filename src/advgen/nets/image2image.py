@@ -206,15 +206,11 @@ class ResnetGenerator(nn.Module):
         return self.net(xp)[..., :h, :w]
 
 
-def _bn_or_identity(c: int, batch_norm: bool) -> nn.Module:
-    return nn.BatchNorm2d(c) if batch_norm else nn.Identity()
-
-
 class _SRBlock(nn.Module):
-    def __init__(self, c: int, batch_norm: bool = True):
+    def __init__(self, c: int, norm: str = "batch"):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), _bn_or_identity(c, batch_norm), nn.PReLU(c),
-                                  nn.Conv2d(c, c, 3, 1, 1), _bn_or_identity(c, batch_norm))
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), _norm(norm, c), nn.PReLU(c),
+                                  nn.Conv2d(c, c, 3, 1, 1), _norm(norm, c))
 
     def forward(self, x):
         return x + self.body(x)
@@ -240,10 +236,9 @@ class SRResNet(nn.Module):
             raise ValueError(f"factor must be a power of two >= 2, got {factor}")
         self.factor, self.residual = factor, residual
         self.head = nn.Sequential(nn.Conv2d(channels_in, channels, 9, 1, 4), nn.PReLU(channels))
-        if not isinstance(batch_norm, bool):
-            raise ValueError(f"batch_norm must be True or False, got {batch_norm!r}")
-        self.blocks = nn.Sequential(*[_SRBlock(channels, batch_norm) for _ in range(blocks)],
-                                    nn.Conv2d(channels, channels, 3, 1, 1), _bn_or_identity(channels, batch_norm))
+        norm = "batch" if _checks.flag(batch_norm, "batch_norm") else "none"
+        self.blocks = nn.Sequential(*[_SRBlock(channels, norm) for _ in range(blocks)],
+                                    nn.Conv2d(channels, channels, 3, 1, 1), _norm(norm, channels))
         ups = []
         for _ in range(int(math.log2(factor))):
             ups += [nn.Conv2d(channels, 4 * channels, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(channels)]
