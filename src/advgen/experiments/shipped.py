@@ -19,7 +19,6 @@ def describe(name: str, meta: dict) -> str:
     sec = meta.get("train_seconds")
     if isinstance(sec, (int, float)):
         device, threads = meta.get("device", "cpu"), meta.get("torch_threads", 1)
-        parts.append(f"trained once in {sec / 60:.0f} min " + (f"on {device}" if device != "cpu" else
-                                                               "on one CPU thread" if threads == 1 else
-                                                               f"on {threads} CPU threads"))
+        where = device if device != "cpu" else "one CPU thread" if threads == 1 else f"{threads} CPU threads"
+        parts.append(f"trained once in {sec / 60:.0f} min on {where}")
     return f"{name} (shipped: " + ", ".join(p for p in parts if p) + ")"
