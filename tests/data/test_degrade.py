@@ -64,7 +64,9 @@ def test_eight_bit_rounds_to_the_255_grid_and_every_kind_keeps_the_range():
         assert torch.allclose(out * 255, (out * 255).round(), atol=1e-4), how
 
 
-def test_random_shrink_applies_the_drawn_kind_to_each_image():
+@pytest.mark.parametrize("chunk", [1024, 3])  # 3: each kind's images go through shrink in several chunks
+def test_random_shrink_applies_the_drawn_kind_to_each_image(chunk, monkeypatch):
+    monkeypatch.setattr(degrade, "_CHUNK", chunk)
     x = torch.rand(40, 3, 8, 8)
     g = torch.Generator().manual_seed(3)
     out = degrade.random_shrink(x, 2, g)

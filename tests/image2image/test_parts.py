@@ -295,7 +295,9 @@ def _turns(a: torch.Tensor) -> list[torch.Tensor]:
 
 def test_dihedral_turns_each_image_by_one_of_the_eight_symmetries():
     x = torch.rand(64, 2, 5, 5, generator=torch.Generator().manual_seed(0))
+    before = x.clone()
     y = tasks.dihedral(x, torch.Generator().manual_seed(1))
+    assert torch.equal(x, before)  # the caller's batch is left as it was
     used = [next(i for i, t in enumerate(_turns(a)) if torch.equal(t, b)) for a, b in zip(x, y)]
     assert set(used) == set(range(8))  # 64 draws: every symmetry turns up
     torch.testing.assert_close(y, tasks.dihedral(x, torch.Generator().manual_seed(1)))

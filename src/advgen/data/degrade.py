@@ -26,6 +26,7 @@ from .. import _checks
 
 DEGRADATIONS = ("bicubic", "gaussian-cubic", "area", "jpeg")
 JPEG_QUALITY = 75
+_CHUNK = 1024  # images :func:`random_shrink` degrades at once
 
 
 def _bicubic(x: torch.Tensor, factor: int) -> torch.Tensor:
@@ -99,9 +100,8 @@ def random_shrink(x: torch.Tensor, factor: int, generator: torch.Generator | Non
     h, w = x.shape[-2:]
     out = x.new_empty(len(x), x.shape[1], h // factor, w // factor)
     for i, k in enumerate(kinds):
-        idx = (pick == i).nonzero().flatten()
-        if len(idx):
-            out[idx] = shrink(x[idx], factor, k, eight_bit=eight_bit)
+        for part in (pick == i).nonzero().flatten().split(_CHUNK):  # bounded memory: a chunk at a time
+            out[part] = shrink(x[part], factor, k, eight_bit=eight_bit)
     return out
 
 

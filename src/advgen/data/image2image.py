@@ -202,7 +202,7 @@ def photo_patches(n: int, size: int = 96, *, photos=None, augment: bool = False,
         rows = top[:, None] + torch.arange(size)  # m×size
         cols = left[:, None] + torch.arange(size)
         out[idx] = im[:, rows[:, :, None], cols[:, None, :]].permute(1, 0, 2, 3)
-    return dihedral(out, generator) if augment else out
+    return _turn(out, generator) if augment else out
 
 
 def dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -210,10 +210,14 @@ def dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch
     _checks.images(x, "x")
     if x.shape[-1] != x.shape[-2]:
         raise ValueError(f"x must hold square images, got {x.shape[-2]}×{x.shape[-1]}")
+    return _turn(x.clone(), generator)
+
+
+def _turn(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """:func:`dihedral` in place (``x`` itself, turned): no second copy of a large batch of crops."""
     which = torch.randint(8, (len(x),), generator=generator)
-    out = torch.empty_like(x)
-    for k in range(8):
+    for k in range(1, 8):  # k = 0 is the identity
         idx = (which == k).nonzero().flatten()
         t = torch.rot90(x[idx], k % 4, (-2, -1))
-        out[idx] = t.flip(-1) if k >= 4 else t
-    return out
+        x[idx] = t.flip(-1) if k >= 4 else t
+    return x
