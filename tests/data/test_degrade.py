@@ -76,6 +76,13 @@ def test_random_shrink_applies_the_drawn_kind_to_each_image(chunk, monkeypatch):
         assert torch.allclose(out[i], degrade.shrink(x[i:i + 1], 2, degrade.DEGRADATIONS[pick[i]])[0], atol=1e-6)
 
 
+def test_random_shrink_with_a_kind_never_drawn():
+    """Three images, four kinds: at least one kind draws no image, and it is skipped (not shrunk as an empty batch)."""
+    x = torch.rand(3, 3, 8, 8)
+    out = degrade.random_shrink(x, 2, torch.Generator().manual_seed(0))
+    assert out.shape == (3, 3, 4, 4)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(how="nearest"), "how"),
     (dict(factor=3), "divisible by factor 3"),

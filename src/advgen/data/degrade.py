@@ -100,7 +100,8 @@ def random_shrink(x: torch.Tensor, factor: int, generator: torch.Generator | Non
     h, w = x.shape[-2:]
     out = x.new_empty(len(x), x.shape[1], h // factor, w // factor)
     for i, k in enumerate(kinds):
-        for part in (pick == i).nonzero().flatten().split(_CHUNK):  # bounded memory: a chunk at a time
+        idx = (pick == i).nonzero().flatten()
+        for part in idx.split(_CHUNK) if len(idx) else ():  # bounded memory: a chunk at a time
             out[part] = shrink(x[part], factor, k, eight_bit=eight_bit)
     return out
 
